@@ -1,0 +1,32 @@
+# Quick start: `make demo` (set up + train/eval a tabular agent) and `make test`.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo test clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=python3 ...'"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# CPU build of torch first, so nothing later pulls a multi-GB CUDA build.
+	$(BIN)/python -m pip install --quiet "torch==2.13.*"
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	SDL_VIDEODRIVER=dummy $(BIN)/simdrive train q-learning simdrive/Maze-v0 --episodes 300 --seed 0 --out runs/demo
+	$(BIN)/simdrive eval runs/demo/checkpoint.sdckpt --episodes 10 --seed 1
+	@echo
+	@echo "Checkpoint : runs/demo/checkpoint.sdckpt"
+	@echo "Watch it   : $(BIN)/simdrive watch runs/demo/checkpoint.sdckpt"
+	@echo "Runs (UI)  : $(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db   then open http://127.0.0.1:5000"
+
+test: $(STAMP)
+	SDL_VIDEODRIVER=dummy MPLBACKEND=Agg $(BIN)/python -m pytest -n 2 -q
+
+clean:
+	rm -rf $(VENV) runs mlflow.db mlruns .pytest_cache

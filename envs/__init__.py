@@ -1,0 +1,55 @@
+"""SimDrive's Gymnasium environments, registered under the ``simdrive/`` namespace.
+
+Importing this package registers every environment::
+
+    import gymnasium as gym, envs
+    env = gym.make("simdrive/GridWorld4x4-v0", render_mode="rgb_array")
+"""
+
+from __future__ import annotations
+
+from gymnasium.envs.registration import register, registry
+
+#: One line per registered id, shown by ``simdrive envs``.
+DESCRIPTIONS: dict[str, str] = {}
+
+
+def _register(env_id: str, description: str, **kwargs) -> None:
+    DESCRIPTIONS[env_id] = description
+    if env_id not in registry:
+        register(id=env_id, **kwargs)
+
+
+_register(
+    "simdrive/GridWorld4x4-v0",
+    "Sutton & Barto Example 4.1: 4x4 grid, two terminal corners, -1 per move",
+    entry_point="envs.gridworld:GridWorld4x4Env",
+    max_episode_steps=200,
+)
+_register(
+    "simdrive/GridWorld5x5-v0",
+    "Sutton & Barto Example 3.5: 5x5 grid with A->A' (+10) and B->B' (+5) jumps, continuing task",
+    entry_point="envs.gridworld:GridWorld5x5Env",
+    max_episode_steps=100,
+)
+_register(
+    "simdrive/Maze-v0",
+    "Maze from ASCII or a seeded generator; walls, goal, carrots, traps, optional slippery moves",
+    entry_point="envs.maze:MazeEnv",
+    max_episode_steps=500,
+)
+_register(
+    "simdrive/Bandit-v0",
+    "k-armed bandit testbed: Gaussian arms with N(0,1) means (or Bernoulli arms)",
+    entry_point="envs.bandit:BanditEnv",
+    max_episode_steps=1000,
+)
+_register(
+    "simdrive/CartPole-v1",
+    "Cart-pole balancing, Gymnasium CartPole-v1 dynamics, natively batched",
+    entry_point="envs.cartpole:CartPoleEnv",
+    vector_entry_point="envs.cartpole:CartPoleVectorEnv",
+    max_episode_steps=500,
+    reward_threshold=475.0,
+)
+# Board games (envs/boardgames) and the driving simulator (envs/driving) register below.
