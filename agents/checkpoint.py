@@ -156,6 +156,8 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist; pass the .sdckpt file written by 'simdrive train'")
+    if not zipfile.is_zipfile(path):
+        raise CheckpointError(f"{path} is not a SimDrive checkpoint (or it is damaged); pass the .sdckpt file written by 'simdrive train'")
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}

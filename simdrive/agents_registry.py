@@ -1,0 +1,97 @@
+"""Resolving agent names, building agents on environments, loading checkpoints."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import gymnasium as gym
+
+from agents import AGENTS, get_spec
+from agents.base import IncompatibleEnvironment
+from agents.checkpoint import Checkpoint, CheckpointError, load_checkpoint
+from simdrive.config import build_config, config_to_dict, parse_overrides
+from simdrive.errors import UserError
+
+
+def agent_class(name: str) -> type:
+    try:
+        spec = get_spec(name)
+    except KeyError as error:
+        raise UserError(error.args[0]) from None
+    try:
+        return spec.load()
+    except ImportError as error:
+        raise UserError(f"agent '{name}' needs a package that is not installed ({error.name}); reinstall simdrive") from None
+
+
+def agent_config(cls: type, overrides: Sequence[str], base: Mapping[str, Any] | None = None) -> Any:
+    """The agent's config: ``base`` (e.g. from a checkpoint) updated by ``--set`` overrides."""
+    values: dict[str, Any] = {}
+    if base:
+        known = {f.name for f in dataclasses.fields(cls.Config)}
+        values.update({k: tuple(v) if isinstance(v, list) else v for k, v in base.items() if k in known})
+    values.update(parse_overrides(overrides, cls.Config, cls.name))
+    return build_config(cls.Config, values, cls.name)
+
+
+def check_compatible(cls: type, env: gym.Env, env_id: str) -> None:
+    check = getattr(cls, "check_env", None)
+    if check is None:
+        return
+    try:
+        check(env)
+    except IncompatibleEnvironment as error:
+        raise UserError(f"agent '{cls.name}' cannot run on {env_id}: {error}") from None
+
+
+def instantiate(cls: type, env: gym.Env | gym.vector.VectorEnv, config: Any, seed: int) -> Any:
+    observation_space = getattr(env, "single_observation_space", env.observation_space)
+    action_space = getattr(env, "single_action_space", env.action_space)
+    try:
+        return cls(observation_space, action_space, config=config, seed=seed)
+    except IncompatibleEnvironment as error:
+        raise UserError(f"agent '{cls.name}' cannot run here: {error}") from None
+
+
+@dataclass
+class LoadedAgent:
+    agent: Any
+    checkpoint: Checkpoint
+    path: Path
+
+
+def read_checkpoint(path: str | Path) -> Checkpoint:
+    try:
+        return load_checkpoint(path)
+    except CheckpointError as error:
+        raise UserError(str(error)) from None
+
+
+def load_agent(path: str | Path, env: gym.Env | None = None, seed: int = 0) -> LoadedAgent:
+    """Rebuild the agent saved at ``path``; ``env`` (if given) supplies the spaces."""
+    checkpoint = read_checkpoint(path)
+    cls = agent_class(checkpoint.agent)
+    config = agent_config(cls, (), checkpoint.config)
+    if env is None:
+        from simdrive.envs_registry import make_env
+
+        env = make_env(checkpoint.env_id, checkpoint.env_kwargs)
+        agent = instantiate(cls, env, config, seed)
+        env.close()
+    else:
+        agent = instantiate(cls, env, config, seed)
+    try:
+        agent.load_state_dict(checkpoint.state)
+    except (KeyError, ValueError, RuntimeError, TypeError) as error:
+        raise UserError(
+            f"checkpoint {path} does not fit agent '{checkpoint.agent}' on {checkpoint.env_id} ({type(error).__name__}: {error}); "
+            "was it written by another SimDrive version or for another environment?"
+        ) from None
+    return LoadedAgent(agent, checkpoint, Path(path))
+
+
+def describe_config(config: Any) -> dict[str, Any]:
+    return config_to_dict(config)

@@ -1,0 +1,185 @@
+"""The ``simdrive`` command line: train, eval, watch, play and list what is registered.
+
+User errors print one line on stderr and exit with status 2; never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import typer
+
+from simdrive.errors import UserError
+
+app = typer.Typer(
+    name="simdrive",
+    help="SimDrive: reinforcement learning and top-down driving simulation.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+EXIT_USER_ERROR = 2
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(EXIT_USER_ERROR)
+
+
+def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn ``UserError`` (and Ctrl-C) into one line and a non-zero exit."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except UserError as error:
+            _fail(str(error))
+        except KeyboardInterrupt:
+            typer.echo("interrupted", err=True)
+            raise typer.Exit(130)
+
+    return wrapper
+
+
+def _print_summary(title: str, summary: dict[str, Any], as_json: bool) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(stderr=as_json)
+    table = Table(title=title, show_header=False, title_justify="left")
+    for key, value in summary.items():
+        if value is None:
+            continue
+        if isinstance(value, float):
+            value = f"{value:.4g}"
+        table.add_row(key, str(value))
+    console.print(table)
+    if as_json:
+        sys.stdout.write(json.dumps(summary) + "\n")
+        sys.stdout.flush()
+
+
+@app.command("envs")
+def list_envs() -> None:
+    """List SimDrive's registered environments."""
+    from simdrive.envs_registry import simdrive_ids
+
+    ids = simdrive_ids()
+    width = max(map(len, ids))
+    for env_id, description in ids.items():
+        typer.echo(f"{env_id:<{width}}  {description}")
+
+
+@app.command("agents")
+def list_agents() -> None:
+    """List the agents that `simdrive train` knows."""
+    from agents import AGENTS
+
+    width = max(map(len, AGENTS))
+    for name, spec in AGENTS.items():
+        typer.echo(f"{name:<{width}}  {spec.description}")
+
+
+@app.command("train")
+@user_errors
+def train_command(
+    agent: str = typer.Argument(..., help="Agent name (see `simdrive agents`)."),
+    env: str = typer.Argument(..., help="Environment id, e.g. simdrive/Maze-v0 (see `simdrive envs`)."),
+    steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Train for this many environment steps."),
+    episodes: Optional[int] = typer.Option(None, "--episodes", min=1, help="Train for this many episodes."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same result)."),
+    settings: list[str] = typer.Option([], "--set", help="Agent setting key=value (repeatable)."),
+    env_args: list[str] = typer.Option([], "--env-arg", help="Environment argument key=value (repeatable)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default runs/AGENT-ENV-TIME)."),
+    no_track: bool = typer.Option(False, "--no-track", help="Do not log the run to MLflow."),
+    as_json: bool = typer.Option(False, "--json", help="End with one JSON line on stdout."),
+    eval_episodes: int = typer.Option(10, "--eval-episodes", min=1, help="Greedy evaluation episodes after training."),
+    checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", min=1, help="Also checkpoint every N steps."),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue training from this checkpoint."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Train AGENT on ENV, evaluate it, save a checkpoint and track the run in MLflow."""
+    from agents.base import Budget
+    from simdrive.config import parse_env_kwargs
+    from simdrive.runner import TrainRequest, train
+
+    if steps is not None and episodes is not None:
+        raise UserError("give --steps or --episodes, not both")
+    budget = Budget(steps=steps, episodes=episodes) if (steps or episodes) else None
+    request = TrainRequest(
+        agent=agent,
+        env_id=env,
+        budget=budget,
+        seed=seed,
+        overrides=tuple(settings),
+        env_kwargs=parse_env_kwargs(env_args),
+        out_dir=out,
+        track=not no_track,
+        eval_episodes=eval_episodes,
+        checkpoint_every=checkpoint_every,
+        resume=resume,
+        show_progress=progress and sys.stderr.isatty(),
+    )
+    summary = train(request)
+    _print_summary(f"trained {summary.agent} on {summary.env}", summary.as_dict(), as_json)
+    if not as_json:
+        typer.echo(f"watch it: simdrive watch {summary.checkpoint}")
+        if summary.run_id:
+            typer.echo(f"runs:     mlflow ui --backend-store-uri {summary.tracking_uri}")
+
+
+@app.command("eval")
+@user_errors
+def eval_command(
+    checkpoint: Path = typer.Argument(..., help="Checkpoint written by `simdrive train`."),
+    env: Optional[str] = typer.Argument(None, help="Environment (default: the one it was trained on)."),
+    episodes: int = typer.Option(10, "--episodes", min=1, help="Number of evaluation episodes."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the first episode."),
+    env_args: list[str] = typer.Option([], "--env-arg", help="Environment argument key=value (repeatable)."),
+    no_track: bool = typer.Option(False, "--no-track", help="Do not log the run to MLflow."),
+    as_json: bool = typer.Option(False, "--json", help="End with one JSON line on stdout."),
+) -> None:
+    """Evaluate a saved agent with its greedy policy."""
+    from simdrive.config import parse_env_kwargs
+    from simdrive.runner import evaluate_checkpoint
+
+    summary = evaluate_checkpoint(checkpoint, env, episodes, seed, track=not no_track,
+                                  env_kwargs=parse_env_kwargs(env_args) if env_args else None)
+    data = summary.as_dict()
+    for key in ("train_steps", "train_episodes", "interrupted"):
+        data.pop(key, None)
+    _print_summary(f"evaluated {summary.agent} on {summary.env}", data, as_json)
+
+
+@app.command("watch")
+@user_errors
+def watch_command(
+    checkpoint: Path = typer.Argument(..., help="Checkpoint written by `simdrive train`."),
+    env: Optional[str] = typer.Argument(None, help="Environment (default: the one it was trained on)."),
+    episodes: int = typer.Option(3, "--episodes", min=1, help="Episodes to play."),
+    fps: float = typer.Option(10.0, "--fps", min=0.1, help="Frames per second."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the first episode."),
+    record: Optional[Path] = typer.Option(None, "--record", help="Write FILE.mp4 or FILE.gif instead of opening a window."),
+) -> None:
+    """Play a saved agent's episodes in a window (Esc quits, space pauses), or record them."""
+    from simdrive.watch import watch
+
+    written = watch(checkpoint, env, episodes=episodes, fps=fps, seed=seed, record=str(record) if record else None)
+    if written is not None:
+        typer.echo(f"wrote {written}")
+
+
+def main() -> None:
+    """Console entry point."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

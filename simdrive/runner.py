@@ -1,0 +1,373 @@
+"""Training and evaluation runs: the glue between agents, environments, progress,
+tracking and checkpoints. Agents report events through ``Callbacks``; this module turns
+them into a progress bar, MLflow metrics and periodic checkpoints.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+import gymnasium as gym
+import numpy as np
+
+from agents.base import Budget, Callbacks
+from agents.checkpoint import save_checkpoint
+from simdrive import plots
+from simdrive.agents_registry import (
+    agent_class,
+    agent_config,
+    check_compatible,
+    describe_config,
+    instantiate,
+    load_agent,
+    read_checkpoint,
+)
+from simdrive.config import to_yaml
+from simdrive.envs_registry import make_env, make_training_env, resolve_env_id
+from simdrive.errors import UserError
+from simdrive.tracking import MlflowTracker, NullTracker, make_tracker, tracking_uri
+
+CHECKPOINT_NAME = "checkpoint.sdckpt"
+MAX_EVAL_EPISODE_STEPS = 100_000
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    agent: str
+    env_id: str
+    budget: Budget | None = None  # None: the agent's default budget
+    seed: int = 0
+    overrides: tuple[str, ...] = ()
+    env_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    out_dir: Path | None = None
+    track: bool = True
+    eval_episodes: int = 10
+    checkpoint_every: int | None = None  # [environment steps]
+    resume: Path | None = None
+    show_progress: bool = True
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    returns: list[float]
+    lengths: list[int]
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.returns)) if self.returns else float("nan")
+
+    @property
+    def std(self) -> float:
+        return float(np.std(self.returns)) if self.returns else float("nan")
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_id: str | None
+    agent: str
+    env: str
+    checkpoint: str | None
+    eval_return_mean: float
+    eval_return_std: float
+    eval_episodes: int
+    wall_seconds: float
+    train_steps: int = 0
+    train_episodes: int = 0
+    interrupted: bool = False
+    tracking_uri: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        for key, value in data.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                data[key] = None
+        return data
+
+
+class _Progress:
+    """A rich progress bar on stderr, or nothing."""
+
+    def __init__(self, enabled: bool, budget: Budget, description: str):
+        self._bar = None
+        self._by_steps = budget.steps is not None
+        if not enabled:
+            return
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        self._bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[unit]}"),
+            TextColumn("return {task.fields[ret]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=False,
+        )
+        total = budget.steps if self._by_steps else budget.episodes
+        self._task = self._bar.add_task(description, total=total, unit="steps" if self._by_steps else "episodes", ret="-")
+        self._bar.start()
+
+    def update(self, steps: int, episodes: int, recent_return: float | None) -> None:
+        if self._bar is None:
+            return
+        fields = {} if recent_return is None else {"ret": f"{recent_return:.2f}"}
+        self._bar.update(self._task, completed=steps if self._by_steps else episodes, **fields)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+class PlatformCallbacks(Callbacks):
+    """Turns agent events into progress, metrics and periodic checkpoints."""
+
+    def __init__(self, tracker, progress: _Progress, save, checkpoint_every: int | None):
+        self.tracker = tracker
+        self.progress = progress
+        self.save = save
+        self.checkpoint_every = checkpoint_every
+        self.next_checkpoint = checkpoint_every
+        self.episode_steps: list[int] = []
+        self.episode_returns: list[float] = []
+        self.stop_requested = False
+        self.steps = 0
+        self.episodes = 0
+        self.started = time.perf_counter()
+
+    def on_episode_end(self, step: int, episode_return: float, episode_length: int) -> None:
+        self.episode_steps.append(int(step))
+        self.episode_returns.append(float(episode_return))
+        self.tracker.log_metrics({"episode_return": episode_return, "episode_length": episode_length}, step)
+
+    def on_metrics(self, step: int, metrics: Mapping[str, float]) -> None:
+        self.tracker.log_metrics(metrics, step)
+
+    def on_step(self, step: int, episodes: int) -> bool:
+        self.steps, self.episodes = int(step), int(episodes)
+        recent = float(np.mean(self.episode_returns[-20:])) if self.episode_returns else None
+        self.progress.update(self.steps, self.episodes, recent)
+        if self.checkpoint_every and self.next_checkpoint is not None and step >= self.next_checkpoint:
+            self.save()
+            elapsed = max(time.perf_counter() - self.started, 1e-9)
+            self.tracker.log_metrics({"steps_per_second": step / elapsed}, step)
+            while self.next_checkpoint <= step:
+                self.next_checkpoint += self.checkpoint_every
+        return not self.stop_requested
+
+
+@contextmanager
+def _graceful_interrupt(callbacks: PlatformCallbacks) -> Iterator[None]:
+    """First Ctrl-C asks the agent to stop (a checkpoint is still written); the second aborts."""
+
+    def handler(signum, frame):
+        if callbacks.stop_requested:
+            raise KeyboardInterrupt
+        callbacks.stop_requested = True
+
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not in the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _default_out_dir(agent: str, env_id: str) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{agent.replace(':', '-')}-{env_id.split('/')[-1]}-{stamp}"
+
+
+def evaluate(agent: Any, env: gym.Env, episodes: int, seed: int) -> EvalResult:
+    """Run ``episodes`` greedy episodes (seeds ``seed``, ``seed+1``, ...)."""
+    returns, lengths = [], []
+    for episode in range(episodes):
+        obs, _ = env.reset(seed=seed + episode)
+        reset_hook = getattr(agent, "reset_episode", None)
+        if reset_hook is not None:
+            reset_hook()
+        total, length, done = 0.0, 0, False
+        while not done and length < MAX_EVAL_EPISODE_STEPS:
+            obs, reward, terminated, truncated, _ = env.step(agent.act(obs, explore=False))
+            total += float(reward)
+            length += 1
+            done = terminated or truncated
+        returns.append(total)
+        lengths.append(length)
+    return EvalResult(returns, lengths)
+
+
+def eval_env_kwargs(agent: Any, env_kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """Environment arguments for evaluation: two-player agents ask for an opponent."""
+    merged = dict(getattr(agent, "eval_env_kwargs", {}) or {})
+    merged.update(env_kwargs)
+    return merged
+
+
+def _log_pictures(tracker, agent, env, callbacks: PlatformCallbacks, title: str, folder: Path) -> None:
+    curve = plots.learning_curve(callbacks.episode_steps, callbacks.episode_returns, folder / "learning_curve.png", title)
+    if curve is not None:
+        tracker.log_artifact(curve)
+    table = plots.value_table(agent, env, folder / "value_table.png", title)
+    if table is not None:
+        tracker.log_artifact(table)
+
+
+def train(request: TrainRequest) -> RunSummary:
+    """Train an agent, evaluate it, write its checkpoint and track the run."""
+    started = time.perf_counter()
+    if request.resume is not None:
+        checkpoint = read_checkpoint(request.resume)
+        if checkpoint.agent != request.agent:
+            raise UserError(
+                f"--resume checkpoint holds agent '{checkpoint.agent}', not '{request.agent}'; "
+                f"run 'simdrive train {checkpoint.agent} {checkpoint.env_id} --resume {request.resume}'"
+            )
+        env_id = resolve_env_id(request.env_id)
+        if env_id != checkpoint.env_id:
+            raise UserError(f"--resume checkpoint was trained on {checkpoint.env_id}, not {env_id}")
+        base_config = checkpoint.config
+        env_kwargs = {**checkpoint.env_kwargs, **request.env_kwargs}
+    else:
+        checkpoint = None
+        env_id = resolve_env_id(request.env_id)
+        base_config = None
+        env_kwargs = dict(request.env_kwargs)
+    cls = agent_class(request.agent)
+    config = agent_config(cls, request.overrides, base_config)
+    probe_env = make_env(env_id, env_kwargs)
+    check_compatible(cls, probe_env, env_id)
+    probe_env.close()
+    budget = request.budget or getattr(cls, "default_budget", None) or Budget(steps=100_000)
+
+    num_envs = int(getattr(config, "num_envs", 1) or 1)
+    env = make_training_env(env_id, num_envs, env_kwargs)
+    agent = instantiate(cls, env, config, request.seed)
+    if checkpoint is not None:
+        agent.load_state_dict(checkpoint.state)
+
+    out_dir = Path(request.out_dir) if request.out_dir else _default_out_dir(request.agent, env_id)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    checkpoint_path = out_dir / CHECKPOINT_NAME
+    params = {
+        "agent": request.agent,
+        "env": env_id,
+        "seed": request.seed,
+        "budget_steps": budget.steps,
+        "budget_episodes": budget.episodes,
+        "num_envs": num_envs,
+        **{f"agent.{k}": v for k, v in describe_config(config).items()},
+        **{f"env.{k}": v for k, v in env_kwargs.items()},
+    }
+    if request.resume is not None:
+        params["resumed_from"] = str(request.resume)
+    tracker = make_tracker(request.track, run_name=f"train {request.agent} {env_id}", tags={"simdrive.command": "train"})
+
+    def save() -> Path:
+        return save_checkpoint(
+            checkpoint_path,
+            agent=request.agent,
+            config=config,
+            env_id=env_id,
+            env_kwargs=env_kwargs,
+            state=agent.state_dict(),
+            extra={"seed": request.seed, "run_id": tracker.run_id},
+        )
+
+    progress = _Progress(request.show_progress, budget, f"{request.agent} on {env_id}")
+    callbacks = PlatformCallbacks(tracker, progress, save, request.checkpoint_every)
+    status = "FAILED"
+    try:
+        tracker.log_params(params)
+        tracker.log_text(to_yaml({"agent": request.agent, "env": env_id, "seed": request.seed,
+                                  "env_kwargs": env_kwargs, "config": describe_config(config)}), "config.yaml")
+        with _graceful_interrupt(callbacks):
+            agent.train(env, budget, callbacks)
+        progress.close()
+        save()
+        elapsed = time.perf_counter() - started
+        eval_env = make_env(env_id, eval_env_kwargs(agent, env_kwargs))
+        result = evaluate(agent, eval_env, request.eval_episodes, seed=request.seed + 10_000)
+        tracker.log_metrics(
+            {"eval_return_mean": result.mean, "eval_return_std": result.std, "train_wall_seconds": elapsed,
+             "eval_episode_length_mean": float(np.mean(result.lengths)) if result.lengths else 0.0},
+            step=callbacks.steps,
+        )
+        tracker.flush()
+        tracker.log_artifact(checkpoint_path)
+        with tempfile.TemporaryDirectory() as scratch:
+            _log_pictures(tracker, agent, eval_env, callbacks, f"{request.agent} on {env_id}", Path(scratch))
+        eval_env.close()
+        status = "KILLED" if callbacks.stop_requested else "FINISHED"
+    finally:
+        progress.close()
+        env.close()
+        tracker.end(status)
+    return RunSummary(
+        run_id=tracker.run_id,
+        agent=request.agent,
+        env=env_id,
+        checkpoint=str(checkpoint_path),
+        eval_return_mean=result.mean,
+        eval_return_std=result.std,
+        eval_episodes=len(result.returns),
+        wall_seconds=time.perf_counter() - started,
+        train_steps=callbacks.steps,
+        train_episodes=callbacks.episodes,
+        interrupted=callbacks.stop_requested,
+        tracking_uri=tracking_uri() if tracker.enabled else None,
+    )
+
+
+def evaluate_checkpoint(
+    path: Path, env_id: str | None, episodes: int, seed: int, track: bool, env_kwargs: Mapping[str, Any] | None = None
+) -> RunSummary:
+    """Evaluate a saved agent (optionally on another environment) and track the run."""
+    started = time.perf_counter()
+    checkpoint = read_checkpoint(path)
+    target = resolve_env_id(env_id) if env_id else checkpoint.env_id
+    kwargs = dict(env_kwargs) if env_kwargs is not None else (checkpoint.env_kwargs if target == checkpoint.env_id else {})
+    cls = agent_class(checkpoint.agent)
+    probe = make_env(target, kwargs)
+    check_compatible(cls, probe, target)
+    loaded = load_agent(path, env=probe, seed=seed)
+    probe.close()
+    env = make_env(target, eval_env_kwargs(loaded.agent, kwargs))
+    tracker = make_tracker(track, run_name=f"eval {checkpoint.agent} {target}", tags={"simdrive.command": "eval"})
+    status = "FAILED"
+    try:
+        tracker.log_params({"agent": checkpoint.agent, "env": target, "checkpoint": str(path), "episodes": episodes, "seed": seed})
+        result = evaluate(loaded.agent, env, episodes, seed)
+        for index, (ret, length) in enumerate(zip(result.returns, result.lengths)):
+            tracker.log_metrics({"episode_return": ret, "episode_length": length}, step=index)
+        tracker.log_metrics({"eval_return_mean": result.mean, "eval_return_std": result.std}, step=episodes)
+        status = "FINISHED"
+    finally:
+        env.close()
+        tracker.end(status)
+    return RunSummary(
+        run_id=tracker.run_id,
+        agent=checkpoint.agent,
+        env=target,
+        checkpoint=str(path),
+        eval_return_mean=result.mean,
+        eval_return_std=result.std,
+        eval_episodes=len(result.returns),
+        wall_seconds=time.perf_counter() - started,
+        tracking_uri=tracking_uri() if tracker.enabled else None,
+    )
+
+
+__all__ = ["TrainRequest", "RunSummary", "EvalResult", "train", "evaluate", "evaluate_checkpoint", "MlflowTracker", "NullTracker"]
