@@ -53,3 +53,15 @@ _register(
     reward_threshold=475.0,
 )
 # Board games (envs/boardgames) and the driving simulator (envs/driving) register below.
+_register(
+    "simdrive/TicTacToe-v0",
+    "Tic-tac-toe, two players (or opponent='random'); action mask, copyable state, +1 to the winner",
+    entry_point="envs.boardgames.tictactoe:TicTacToeEnv",
+    max_episode_steps=10,
+)
+_register(
+    "simdrive/ConnectFour-v0",
+    "Connect Four 6x7, two players (or opponent='random'); action mask, copyable state, +1 to the winner",
+    entry_point="envs.boardgames.connect4:ConnectFourEnv",
+    max_episode_steps=43,
+)

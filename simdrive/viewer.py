@@ -32,18 +32,17 @@ class FrameInfo:
 
 
 def draw_hud(frame: np.ndarray, lines: Sequence[str]) -> np.ndarray:
-    """Return a copy of ``frame`` with ``lines`` of text on a translucent panel (top-left)."""
-    image = np.ascontiguousarray(frame[..., :3], dtype=np.uint8).copy()
-    scale = max(0.4, min(0.7, image.shape[1] / 900))
-    height = int(22 * scale / 0.5)
-    width = int(max((cv2.getTextSize(line, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] for line in lines), default=0)) + 12
-    panel_h = height * len(lines) + 8
-    region = image[:panel_h, :width]
-    image[:panel_h, :width] = (region * 0.45).astype(np.uint8)
+    """Return ``frame`` with a dark heads-up bar above it holding ``lines`` of text
+    (a bar rather than an overlay, so small frames such as grid worlds stay visible)."""
+    image = np.ascontiguousarray(frame[..., :3], dtype=np.uint8)
+    width = image.shape[1]
+    scale = max(0.4, min(0.6, width / 1000))
+    line_height = int(round(34 * scale))
+    bar = np.full((line_height * len(lines) + 8, width, 3), 30, dtype=np.uint8)
     for index, line in enumerate(lines):
-        y = 4 + height * (index + 1) - height // 4
-        cv2.putText(image, line, (6, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
-    return image
+        y = 4 + line_height * (index + 1) - line_height // 4
+        cv2.putText(bar, line, (6, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (235, 235, 235), 1, cv2.LINE_AA)
+    return np.concatenate([bar, image], axis=0)
 
 
 def hud_lines(info: FrameInfo) -> list[str]:

@@ -5,11 +5,12 @@ name for an observation space."""
 from .cnn import NatureCNN
 from .combined import DictEncoder
 from .factory import BACKBONES, auto_backbone, build_encoder
+from .heads import CategoricalHead, GaussianHead
 from .mlp import MLP, FlattenMLPEncoder
 from .recurrent import RecurrentCore, RecurrentEncoder
 from .resnet import ResNet, ResNetEncoder
 
 __all__ = [
-    "BACKBONES", "MLP", "DictEncoder", "FlattenMLPEncoder", "NatureCNN", "RecurrentCore",
+    "BACKBONES", "CategoricalHead", "GaussianHead", "MLP", "DictEncoder", "FlattenMLPEncoder", "NatureCNN", "RecurrentCore",
     "RecurrentEncoder", "ResNet", "ResNetEncoder", "auto_backbone", "build_encoder",
 ]

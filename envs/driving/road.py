@@ -1,0 +1,365 @@
+"""Road geometry: sections of parallel lanes, the lane graph, Frenet projection, road edges.
+
+A *section* is a reference polyline (straight lines and circular arcs are sampled into it,
+smooth curves too) with one or more lanes at fixed lateral offsets from it. All lanes of a
+section share the section's longitudinal coordinate ``s`` [m], so neighbouring lanes are
+compared by ``s`` directly, and a lane is ``(section, offset)``. The lateral coordinate ``d``
+[m] is positive to the left of the direction of travel.
+
+Everything is precomputed into flat numpy arrays at build time (:class:`Road`); the queries
+(:meth:`Road.project`, :meth:`Road.to_world`, :meth:`Road.drivable`) are vectorized over any
+array shape of query points. Coordinates: x east, y north [m]; headings counter-clockwise
+from +x [rad]. numpy only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["SectionSpec", "Road", "RoadBuilder", "straight", "arc", "smooth_closed", "smooth_open"]
+
+
+# --------------------------------------------------------------------------- geometry helpers
+def straight(p0, p1, step: float = 0.0) -> np.ndarray:
+    """Points of a straight line from ``p0`` to ``p1`` [m]; ``step`` > 0 subdivides it [m]."""
+    p0, p1 = np.asarray(p0, float), np.asarray(p1, float)
+    n = 1 if step <= 0 else max(1, int(np.ceil(np.linalg.norm(p1 - p0) / step)))
+    t = np.linspace(0.0, 1.0, n + 1)[:, None]
+    return p0 + t * (p1 - p0)
+
+
+def arc(center, radius: float, a0: float, a1: float, step: float = 2.0) -> np.ndarray:
+    """Points of a circular arc [m] from angle ``a0`` to ``a1`` [rad] (a1 < a0: clockwise)."""
+    n = max(2, int(np.ceil(abs(a1 - a0) * radius / step)))
+    a = np.linspace(a0, a1, n + 1)
+    return np.stack([center[0] + radius * np.cos(a), center[1] + radius * np.sin(a)], axis=1)
+
+
+def _catmull_rom(ctrl: np.ndarray, samples_per_span: int, closed: bool) -> np.ndarray:
+    c = np.asarray(ctrl, float)
+    if closed:
+        p = np.concatenate([c[-1:], c, c[:2]])
+    else:
+        p = np.concatenate([2 * c[:1] - c[1:2], c, 2 * c[-1:] - c[-2:-1]])
+    t = np.linspace(0.0, 1.0, samples_per_span, endpoint=False)[:, None]
+    out = []
+    for i in range(1, len(p) - 2):  # build time only
+        p0, p1, p2, p3 = p[i - 1], p[i], p[i + 1], p[i + 2]
+        out.append(
+            0.5 * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2 + (-p0 + 3 * p1 - 3 * p2 + p3) * t**3)
+        )
+    pts = np.concatenate(out)
+    return np.concatenate([pts, pts[:1]]) if closed else np.concatenate([pts, c[-1:]])
+
+
+def smooth_closed(ctrl, step: float = 2.0) -> np.ndarray:
+    """Closed smooth curve (Catmull-Rom) through control points [m]; first point repeated last."""
+    c = np.asarray(ctrl, float)
+    span = np.linalg.norm(np.diff(np.concatenate([c, c[:1]]), axis=0), axis=1).mean()
+    return _catmull_rom(c, max(4, int(span / step)), closed=True)
+
+
+def smooth_open(ctrl, step: float = 2.0) -> np.ndarray:
+    """Open smooth curve (Catmull-Rom) through control points [m]."""
+    c = np.asarray(ctrl, float)
+    span = np.linalg.norm(np.diff(c, axis=0), axis=1).mean()
+    return _catmull_rom(c, max(4, int(span / step)), closed=False)
+
+
+# --------------------------------------------------------------------------- specs and builder
+@dataclass(frozen=True)
+class SectionSpec:
+    """One section: a reference polyline and its lanes."""
+
+    points: np.ndarray = field(repr=False)  # (P, 2) reference polyline [m]
+    offsets: tuple[float, ...]  # lateral offset of each lane centre, ascending (lane 0 = rightmost) [m]
+    lane_width: float  # [m]
+    speed_limit: float  # [m/s]
+    name: str = ""  # for debugging and drawing
+    lane_change: bool = True  # whether traffic may change lanes inside this section
+    junction: bool = False  # inside an intersection/roundabout connector (no lane markings)
+
+
+class RoadBuilder:
+    """Collects sections and lane links, then :meth:`build` makes the array-based :class:`Road`."""
+
+    def __init__(self) -> None:
+        self.sections: list[SectionSpec] = []
+        self.links: list[tuple[int, int, int, int]] = []  # (sec_from, lane_from, sec_to, lane_to)
+
+    def add(self, points, offsets, lane_width=4.0, speed_limit=30.0, name="", lane_change=True, junction=False) -> int:
+        pts = np.asarray(points, float)
+        keep = np.concatenate([[True], np.linalg.norm(np.diff(pts, axis=0), axis=1) > 1e-6])
+        self.sections.append(
+            SectionSpec(pts[keep], tuple(float(o) for o in offsets), float(lane_width), float(speed_limit), name, lane_change, junction)
+        )
+        return len(self.sections) - 1
+
+    def link(self, sec_from: int, lane_from: int, sec_to: int, lane_to: int) -> None:
+        """Lane ``lane_from`` of ``sec_from`` continues into lane ``lane_to`` of ``sec_to``."""
+        self.links.append((sec_from, lane_from, sec_to, lane_to))
+
+    def build(self, resolution: float = 0.25, margin: float = 5.0) -> "Road":
+        return Road(self.sections, self.links, resolution, margin)
+
+
+# --------------------------------------------------------------------------- the road
+class Road:
+    """Array form of a road network.
+
+    Per section ``q``: ``sec_length[q]`` [m], segments ``sec_seg[q]:sec_seg[q+1]``, lanes
+    ``sec_lane[q]:sec_lane[q+1]``. Per segment ``j``: start point ``seg_p0[j]`` [m], unit
+    direction ``seg_dir[j]``, length ``seg_len[j]`` [m], arc length at its start ``seg_s0[j]``
+    [m], heading ``seg_heading[j]`` [rad]. Per lane ``l``: ``lane_sec``, ``lane_offset`` [m],
+    ``lane_width`` [m], ``lane_speed`` [m/s], ``lane_left``/``lane_right`` (neighbour lane or
+    -1), ``lane_succ`` (L, K) successors padded with -1 and ``lane_nsucc``.
+    Road edges: ``edges`` (E, 4) segments ``x0, y0, x1, y1`` [m]. Drivable raster:
+    ``raster[iy, ix]`` with cell size ``resolution`` [m] and origin ``raster_origin`` [m].
+    """
+
+    def __init__(self, sections, links, resolution=0.25, margin=5.0):
+        self.specs = list(sections)
+        ns = len(self.specs)
+        pts, seg_sec = [], []
+        self.sec_seg = np.zeros(ns + 1, np.int64)
+        self.sec_lane = np.zeros(ns + 1, np.int64)
+        for q, sp in enumerate(self.specs):
+            pts.append(sp.points)
+            seg_sec.append(np.full(len(sp.points) - 1, q))
+            self.sec_seg[q + 1] = self.sec_seg[q] + len(sp.points) - 1
+            self.sec_lane[q + 1] = self.sec_lane[q] + len(sp.offsets)
+        p0 = np.concatenate([p[:-1] for p in pts])
+        p1 = np.concatenate([p[1:] for p in pts])
+        self.seg_sec = np.concatenate(seg_sec)
+        v = p1 - p0
+        self.seg_len = np.linalg.norm(v, axis=1)
+        self.seg_p0 = p0
+        self.seg_p1 = p1
+        self.seg_dir = v / self.seg_len[:, None]
+        self.seg_heading = np.arctan2(v[:, 1], v[:, 0])
+        self.seg_s0 = np.zeros(len(p0))
+        self.sec_length = np.zeros(ns)
+        for q in range(ns):
+            a, b = self.sec_seg[q], self.sec_seg[q + 1]
+            cs = np.cumsum(self.seg_len[a:b])
+            self.seg_s0[a:b] = np.concatenate([[0.0], cs[:-1]])
+            self.sec_length[q] = cs[-1]
+        # global key for searchsorted: sections laid end to end with a 1 m gap
+        self.sec_gbase = np.concatenate([[0.0], np.cumsum(self.sec_length + 1.0)[:-1]])
+        self.seg_gs = self.sec_gbase[self.seg_sec] + self.seg_s0
+        # extrapolation beyond the first/last segment of each section
+        self.seg_tmin = np.zeros(len(p0))
+        self.seg_tmax = self.seg_len.copy()
+        self.seg_tmin[self.sec_seg[:-1]] = -np.inf
+        self.seg_tmax[self.sec_seg[1:] - 1] = np.inf
+        # lanes
+        nl = int(self.sec_lane[-1])
+        self.num_lanes = nl
+        self.lane_sec = np.zeros(nl, np.int64)
+        self.lane_index = np.zeros(nl, np.int64)  # index of the lane inside its section (0 = rightmost)
+        self.lane_offset = np.zeros(nl)
+        self.lane_width = np.zeros(nl)
+        self.lane_speed = np.zeros(nl)
+        self.lane_left = np.full(nl, -1, np.int64)
+        self.lane_right = np.full(nl, -1, np.int64)
+        self.sec_lane_change = np.array([sp.lane_change for sp in self.specs], bool)
+        for q, sp in enumerate(self.specs):
+            base = self.sec_lane[q]
+            n = len(sp.offsets)
+            for k in range(n):
+                ll = base + k
+                self.lane_sec[ll], self.lane_index[ll] = q, k
+                self.lane_offset[ll] = sp.offsets[k]
+                self.lane_width[ll] = sp.lane_width
+                self.lane_speed[ll] = sp.speed_limit
+                if k > 0:
+                    self.lane_right[ll] = ll - 1
+                if k < n - 1:
+                    self.lane_left[ll] = ll + 1
+        self.lane_length = self.sec_length[self.lane_sec]
+        succ: list[list[int]] = [[] for _ in range(nl)]
+        pred: list[list[int]] = [[] for _ in range(nl)]
+        for qa, la, qb, lb in links:
+            a, b = int(self.sec_lane[qa] + la), int(self.sec_lane[qb] + lb)
+            succ[a].append(b)
+            pred[b].append(a)
+        k = max(1, max(len(s) for s in succ))
+        self.lane_succ = np.full((nl, k), -1, np.int64)
+        self.lane_nsucc = np.array([len(s) for s in succ], np.int64)
+        for ll, s in enumerate(succ):
+            self.lane_succ[ll, : len(s)] = s
+        kp = max(1, max(len(p) for p in pred))
+        self.lane_pred = np.full((nl, kp), -1, np.int64)
+        for ll, p in enumerate(pred):
+            self.lane_pred[ll, : len(p)] = p
+        # drivable half-widths of each section (right/left bound of the lateral span)
+        self.sec_dmin = np.array([min(sp.offsets) - sp.lane_width / 2 for sp in self.specs])
+        self.sec_dmax = np.array([max(sp.offsets) + sp.lane_width / 2 for sp in self.specs])
+        self._build_raster(resolution, margin)
+        self._build_edges()
+
+    # ------------------------------------------------------------------ queries
+    def project(self, sec, s_guess, x, y, window: int = 2):
+        """Project points onto their section's reference line, searching near ``s_guess``.
+
+        Args: ``sec`` section ids (int array), ``s_guess`` [m], ``x``, ``y`` [m], all the same shape.
+        Returns ``(s, d, heading)``: arc length [m] (may be < 0 or > length, extrapolated past
+        the ends), signed lateral offset [m] (left positive) and reference heading [rad].
+        """
+        sec = np.asarray(sec)
+        gs = self.sec_gbase[sec] + np.clip(s_guess, 0.0, self.sec_length[sec])
+        k = np.searchsorted(self.seg_gs, gs, side="right") - 1
+        off = np.arange(-window, window + 1)
+        ks = np.clip(k[..., None] + off, self.sec_seg[sec][..., None], self.sec_seg[sec + 1][..., None] - 1)
+        p0 = self.seg_p0[ks]
+        dv = self.seg_dir[ks]
+        rx = x[..., None] - p0[..., 0]
+        ry = y[..., None] - p0[..., 1]
+        t = rx * dv[..., 0] + ry * dv[..., 1]
+        tc = np.clip(t, self.seg_tmin[ks], self.seg_tmax[ks])
+        ex = rx - tc * dv[..., 0]
+        ey = ry - tc * dv[..., 1]
+        j = np.argmin(ex * ex + ey * ey, axis=-1)[..., None]
+        kk = np.take_along_axis(ks, j, -1)[..., 0]
+        tt = np.take_along_axis(tc, j, -1)[..., 0]
+        rxx = np.take_along_axis(rx, j, -1)[..., 0]
+        ryy = np.take_along_axis(ry, j, -1)[..., 0]
+        d = self.seg_dir[kk, 0] * ryy - self.seg_dir[kk, 1] * rxx
+        return self.seg_s0[kk] + tt, d, self.seg_heading[kk]
+
+    def project_global(self, x, y):
+        """Project points onto the nearest section (brute force over all segments; for resets).
+
+        Returns ``(sec, s, d, heading)``. Points are flattened to 1-D first.
+        """
+        x = np.ravel(np.asarray(x, float))
+        y = np.ravel(np.asarray(y, float))
+        rx = x[:, None] - self.seg_p0[None, :, 0]
+        ry = y[:, None] - self.seg_p0[None, :, 1]
+        t = np.clip(rx * self.seg_dir[:, 0] + ry * self.seg_dir[:, 1], 0.0, self.seg_len)
+        ex = rx - t * self.seg_dir[:, 0]
+        ey = ry - t * self.seg_dir[:, 1]
+        j = np.argmin(ex * ex + ey * ey, axis=1)
+        sec = self.seg_sec[j]
+        s, d, h = self.project(sec, self.seg_s0[j], x, y)
+        return sec, s, d, h
+
+    def to_world(self, sec, s, d):
+        """Frenet ``(sec, s, d)`` -> ``(x, y, heading)`` [m, m, rad], vectorized."""
+        sec = np.asarray(sec)
+        s = np.asarray(s, float)
+        gs = self.sec_gbase[sec] + np.clip(s, 0.0, self.sec_length[sec])
+        k = np.clip(np.searchsorted(self.seg_gs, gs, side="right") - 1, self.sec_seg[sec], self.sec_seg[sec + 1] - 1)
+        t = s - self.seg_s0[k]
+        dv = self.seg_dir[k]
+        x = self.seg_p0[k, 0] + t * dv[..., 0] - d * dv[..., 1]
+        y = self.seg_p0[k, 1] + t * dv[..., 1] + d * dv[..., 0]
+        return x, y, self.seg_heading[k]
+
+    def lane_at(self, sec, d):
+        """Nearest lane id of section ``sec`` to lateral offset ``d`` [m]."""
+        sec = np.asarray(sec)
+        base = self.sec_lane[sec]
+        n = self.sec_lane[sec + 1] - base
+        off0 = self.lane_offset[base]
+        w = self.lane_width[base]
+        k = np.clip(np.rint((d - off0) / w), 0, n - 1).astype(np.int64)
+        return base + k
+
+    def drivable(self, x, y):
+        """Whether points are on the drivable surface (raster lookup), vectorized."""
+        ix = np.floor((np.asarray(x) - self.raster_origin[0]) / self.resolution).astype(np.int64)
+        iy = np.floor((np.asarray(y) - self.raster_origin[1]) / self.resolution).astype(np.int64)
+        h, w = self.raster.shape
+        inside = (ix >= 0) & (ix < w) & (iy >= 0) & (iy < h)
+        return inside & self.raster[np.clip(iy, 0, h - 1), np.clip(ix, 0, w - 1)]
+
+    # ------------------------------------------------------------------ build-time helpers
+    def boundary(self, q: int, d: float) -> np.ndarray:
+        """Polyline [m] parallel to section ``q``'s reference at offset ``d`` (vertex normals)."""
+        pts = self.specs[q].points
+        a, b = self.sec_seg[q], self.sec_seg[q + 1]
+        dirs = self.seg_dir[a:b]
+        vd = np.concatenate([dirs[:1], dirs[:-1] + dirs[1:], dirs[-1:]])
+        vd /= np.maximum(np.linalg.norm(vd, axis=1, keepdims=True), 1e-9)
+        cosang = np.concatenate([[1.0], np.sum(dirs[:-1] * dirs[1:], axis=1), [1.0]])
+        scale = 1.0 / np.sqrt(np.clip((1 + cosang) / 2, 0.25, 1.0))  # miter length
+        nrm = np.stack([-vd[:, 1], vd[:, 0]], axis=1) * scale[:, None]
+        return pts + d * nrm
+
+    def _build_raster(self, res: float, margin: float) -> None:
+        allp = np.concatenate([self.boundary(q, d) for q in range(len(self.specs)) for d in (self.sec_dmin[q], self.sec_dmax[q])])
+        lo = allp.min(axis=0) - margin
+        hi = allp.max(axis=0) + margin
+        w, h = (np.ceil((hi - lo) / res).astype(int) + 1).tolist()
+        self.resolution = float(res)
+        self.raster_origin = lo
+        self.raster = np.zeros((h, w), bool)
+        for q in range(len(self.specs)):  # build time only: one quad per segment
+            left = self.boundary(q, self.sec_dmax[q])
+            right = self.boundary(q, self.sec_dmin[q])
+            for i in range(len(left) - 1):
+                quad = np.array([right[i], right[i + 1], left[i + 1], left[i]])
+                self._fill_convex(quad)
+
+    def _fill_convex(self, poly: np.ndarray) -> None:
+        res, o = self.resolution, self.raster_origin
+        h, w = self.raster.shape
+        lo = np.floor((poly.min(axis=0) - o) / res).astype(int)
+        hi = np.ceil((poly.max(axis=0) - o) / res).astype(int)
+        x0, y0 = max(lo[0], 0), max(lo[1], 0)
+        x1, y1 = min(hi[0] + 1, w), min(hi[1] + 1, h)
+        if x1 <= x0 or y1 <= y0:
+            return
+        cx = o[0] + (np.arange(x0, x1) + 0.5) * res
+        cy = o[1] + (np.arange(y0, y1) + 0.5) * res
+        X, Y = np.meshgrid(cx, cy)
+        nxt = np.roll(poly, -1, axis=0)
+        cr = (nxt[:, 0] - poly[:, 0])[:, None, None] * (Y - poly[:, 1, None, None]) - (nxt[:, 1] - poly[:, 1])[
+            :, None, None
+        ] * (X - poly[:, 0, None, None])
+        area = np.sum(poly[:, 0] * nxt[:, 1] - nxt[:, 0] * poly[:, 1])
+        tol = 1e-9
+        inside = np.all(cr >= -tol, axis=0) if area > 0 else np.all(cr <= tol, axis=0)
+        self.raster[y0:y1, x0:x1] |= inside
+
+    def _build_edges(self, probe: float = 0.6, piece: float = 2.0) -> None:
+        """Road edges: boundary and end-cap pieces whose outer side is not drivable."""
+        segs = []
+        for q in range(len(self.specs)):
+            for d, sign in ((self.sec_dmax[q], 1.0), (self.sec_dmin[q], -1.0)):
+                b = self.boundary(q, d)
+                # subdivide long straight pieces so partially hidden edges are kept piecewise
+                sub = [b[:1]]
+                for i in range(len(b) - 1):
+                    n = max(1, int(np.ceil(np.linalg.norm(b[i + 1] - b[i]) / piece)))
+                    t = np.linspace(0, 1, n + 1)[1:, None]
+                    sub.append(b[i] + t * (b[i + 1] - b[i]))
+                b = np.concatenate(sub)
+                a, c = b[:-1], b[1:]
+                v = c - a
+                n = np.stack([-v[:, 1], v[:, 0]], 1) / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-9) * sign
+                mid = (a + c) / 2
+                out = mid + probe * n
+                inn = mid - probe * n
+                keep = ~self.drivable(out[:, 0], out[:, 1]) & self.drivable(inn[:, 0], inn[:, 1])
+                segs.append(np.concatenate([a, c], axis=1)[keep])
+            # end caps, split into pieces across the section
+            for end in (0, 1):
+                j = self.sec_seg[q] if end == 0 else self.sec_seg[q + 1] - 1
+                pt = self.seg_p0[j] if end == 0 else self.seg_p1[j]
+                dv = self.seg_dir[j]
+                nrm = np.array([-dv[1], dv[0]])
+                ds = np.linspace(self.sec_dmin[q], self.sec_dmax[q], max(2, int(np.ceil((self.sec_dmax[q] - self.sec_dmin[q]) / 1.0)) + 1))
+                a = pt + ds[:-1, None] * nrm
+                c = pt + ds[1:, None] * nrm
+                mid = (a + c) / 2
+                sgn = -1.0 if end == 0 else 1.0
+                out = mid + sgn * probe * dv
+                inn = mid - sgn * probe * dv
+                keep = ~self.drivable(out[:, 0], out[:, 1]) & self.drivable(inn[:, 0], inn[:, 1])
+                segs.append(np.concatenate([a, c], axis=1)[keep])
+        e = np.concatenate(segs) if segs else np.zeros((0, 4))
+        self.edges = e
