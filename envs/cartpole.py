@@ -15,7 +15,7 @@ pygame; ``human`` shows those frames in a pygame window (pygame imported lazily)
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import cv2
@@ -56,38 +56,43 @@ class CartPoleParams:
     theta_threshold_radians: float = 12 * 2 * math.pi / 360  # |pole angle| that ends the episode [rad]
     x_threshold: float = 2.4  # |cart position| that ends the episode [m]
 
-    @property
-    def total_mass(self) -> float:
-        """Cart plus pole mass [kg]."""
-        return self.masspole + self.masscart
+    def __post_init__(self) -> None:
+        if self.kinematics_integrator not in ("euler", "semi-implicit euler"):
+            raise ValueError(
+                f"kinematics_integrator must be 'euler' or 'semi-implicit euler', got {self.kinematics_integrator!r}"
+            )
+        # Derived constants, computed once (the dataclass stays frozen for its fields).
+        object.__setattr__(self, "total_mass", self.masspole + self.masscart)  # [kg]
+        object.__setattr__(self, "polemass_length", self.masspole * self.length)  # [kg m]
+        table = np.array([-self.force_mag, self.force_mag], dtype=np.float64)
+        table.flags.writeable = False
+        object.__setattr__(self, "force_table", table)  # force of action 0 / 1 [N]
 
-    @property
-    def polemass_length(self) -> float:
-        """Pole mass times half-length [kg m]."""
-        return self.masspole * self.length
+    total_mass: float = field(init=False, repr=False, compare=False)
+    polemass_length: float = field(init=False, repr=False, compare=False)
+    force_table: np.ndarray = field(init=False, repr=False, compare=False)
 
 
 DEFAULT_PARAMS = CartPoleParams()
 
 
-def cartpole_dynamics(state, action, params: CartPoleParams = DEFAULT_PARAMS):
+def cartpole_dynamics(state: np.ndarray, action, params: CartPoleParams = DEFAULT_PARAMS) -> np.ndarray:
     """Advance cart-poles by one time step ``tau``; the only copy of the physics.
 
     Args:
-        state: components first: ``(x [m], x_dot [m/s], theta [rad], theta_dot [rad/s])`` as a
-            length-4 sequence of floats / a ``(4,)`` array for one cart, or a ``(4, N)`` float64
-            array (each row contiguous) for N carts. ``theta`` = 0 is upright, positive leans right.
+        state: components first: ``(x [m], x_dot [m/s], theta [rad], theta_dot [rad/s])``, a
+            ``(4,)`` float64 array for one cart or a ``(4, N)`` float64 array (each row contiguous)
+            for N carts. ``theta`` = 0 is upright, positive leans right.
         action: 0 (push left) or 1 (push right): an int for one cart, an ``(N,)`` integer array
-            for N carts.
+            (values already checked to be in {0, 1}) for N carts.
         params: the physical constants.
 
     Returns:
-        ``(x, x_dot, theta, theta_dot)`` after one step, each a float (one cart) or an ``(N,)``
-        array. The arithmetic is element-wise and in the same order as Gymnasium's
-        ``CartPoleEnv.step``, so results are bit-identical to it.
+        The next state, same shape as ``state`` (a new array). The arithmetic is element-wise
+        and in the same order as Gymnasium's ``CartPoleEnv.step``, so results are bit-identical.
     """
     x, x_dot, theta, theta_dot = state
-    force = params.force_mag * (2 * action - 1)  # +force_mag for 1, -force_mag for 0 (exact)
+    force = params.force_table[action]  # -force_mag for 0, +force_mag for 1 [N]
     costheta = np.cos(theta)
     sintheta = np.sin(theta)
     total_mass = params.total_mass
@@ -100,10 +105,11 @@ def cartpole_dynamics(state, action, params: CartPoleParams = DEFAULT_PARAMS):
     xacc = temp - polemass_length * thetaacc * costheta / total_mass
     tau = params.tau
     if params.kinematics_integrator == "euler":
-        return (x + tau * x_dot, x_dot + tau * xacc, theta + tau * theta_dot, theta_dot + tau * thetaacc)
-    x_dot = x_dot + tau * xacc  # semi-implicit Euler
+        # (x, x_dot, theta, theta_dot) + tau * (x_dot, xacc, theta_dot, thetaacc), in two array ops
+        return state + tau * np.array((x_dot, xacc, theta_dot, thetaacc))
+    x_dot = x_dot + tau * xacc  # semi-implicit Euler: velocities first, positions with the new ones
     theta_dot = theta_dot + tau * thetaacc
-    return (x + tau * x_dot, x_dot, theta + tau * theta_dot, theta_dot)
+    return np.array((x + tau * x_dot, x_dot, theta + tau * theta_dot, theta_dot))
 
 
 def cartpole_terminated(x, theta, params: CartPoleParams = DEFAULT_PARAMS):
@@ -287,8 +293,7 @@ class CartPoleEnv(gym.Env[np.ndarray, int]):
     | `render_mode`         | str or None    | None    | "rgb_array" (600x400 RGB frames) or "human" (window)  |
     | `params`              | CartPoleParams | default | physical constants (the defaults are Gymnasium's)     |
 
-    The current state is ``env.unwrapped.state``: a ``(4,)`` float64 copy; assign a length-4
-    sequence to set it.
+    The current state is ``env.unwrapped.state``, a ``(4,)`` float64 array (as in Gymnasium).
 
     ## Vectorized environment
 
@@ -319,22 +324,8 @@ class CartPoleEnv(gym.Env[np.ndarray, int]):
         self.screen_width = 600  # [px]
         self.screen_height = 400  # [px]
         self._window: _HumanWindow | None = None
-        self._s: tuple[float, float, float, float] | None = None  # (x, x_dot, theta, theta_dot)
+        self.state: np.ndarray | None = None  # (4,) float64: x [m], x_dot [m/s], theta [rad], theta_dot [rad/s]
         self.steps_beyond_terminated: int | None = None
-
-    # The state is kept as a tuple of floats (fast scalar arithmetic); `state` is the array view.
-    @property
-    def state(self) -> np.ndarray | None:
-        """(4,) float64 copy of ``(x [m], x_dot [m/s], theta [rad], theta_dot [rad/s])``, or None before reset."""
-        return None if self._s is None else np.array(self._s, dtype=np.float64)
-
-    @state.setter
-    def state(self, value) -> None:
-        if value is None:
-            self._s = None
-            return
-        x, x_dot, theta, theta_dot = (float(v) for v in np.asarray(value, dtype=np.float64).reshape(4))
-        self._s = (x, x_dot, theta, theta_dot)
 
     def step(self, action):
         if action.__class__ is not int:  # fast path for plain ints, full check otherwise
@@ -343,11 +334,11 @@ class CartPoleEnv(gym.Env[np.ndarray, int]):
             action = int(action)
         elif action != 0 and action != 1:
             raise AssertionError(f"{action!r} ({type(action)}) invalid")
-        if self._s is None:
+        if self.state is None:
             raise AssertionError("Call reset before using step method.")
         params = self.params
-        s = self._s = cartpole_dynamics(self._s, action, params)
-        terminated = bool(cartpole_terminated(s[0], s[2], params))
+        state = self.state = cartpole_dynamics(self.state, action, params)
+        terminated = bool(cartpole_terminated(state[0], state[2], params))
 
         if not terminated:
             reward = 0.0 if self._sutton_barto_reward else 1.0
@@ -367,7 +358,7 @@ class CartPoleEnv(gym.Env[np.ndarray, int]):
         if self.render_mode == "human":
             self.render()
         # truncated=False: the time limit is the TimeLimit wrapper added by gym.make
-        return np.array(s, dtype=np.float32), reward, terminated, False, {}
+        return state.astype(np.float32), reward, terminated, False, {}
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
@@ -376,7 +367,7 @@ class CartPoleEnv(gym.Env[np.ndarray, int]):
         self.steps_beyond_terminated = None
         if self.render_mode == "human":
             self.render()
-        return np.array(self._s, dtype=np.float32), {}
+        return self.state.astype(np.float32), {}
 
     def render(self):
         if self.render_mode is None:
@@ -387,9 +378,9 @@ class CartPoleEnv(gym.Env[np.ndarray, int]):
                 f'e.g. gym.make("{self.spec.id}", render_mode="rgb_array")'
             )
             return None
-        if self._s is None:
+        if self.state is None:
             return None
-        frame = render_cartpole(self._s[0], self._s[2], self.params, self.screen_width, self.screen_height)
+        frame = render_cartpole(float(self.state[0]), float(self.state[2]), self.params, self.screen_width, self.screen_height)
         if self.render_mode == "rgb_array":
             return frame
         if self._window is None:
@@ -563,12 +554,11 @@ class CartPoleVectorEnv(VectorEnv):
         a = np.asarray(actions)
         if a.shape != (self.num_envs,) or a.dtype.kind not in "iub":
             raise AssertionError(f"{actions!r} invalid: expected {self.num_envs} integer actions in {{0, 1}}")
-        if a.dtype.kind != "b" and np.any(a >> 1):  # any value outside {0, 1}
+        if a.dtype.kind != "b" and np.bitwise_or.reduce(a) & ~1:  # some value outside {0, 1}
             raise AssertionError(f"{actions!r} invalid: actions must be 0 or 1")
         params = self.params
 
-        new = cartpole_dynamics(self.state, a, params)
-        state = self.state = np.array(new)
+        state = self.state = cartpole_dynamics(self.state, a, params)
         terminated = cartpole_terminated(state[0], state[2], params)
         steps = self._steps
         steps += 1

@@ -191,3 +191,31 @@ class HumanWindow:
         self._pygame = None
         self._screen = None
         self._clock = None
+
+
+def state_tables_to_grid(
+    shape: tuple[int, int],
+    cells: np.ndarray,
+    values: np.ndarray | None = None,
+    policy: np.ndarray | None = None,
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Scatter per-state tables onto the grid for :func:`draw_grid`.
+
+    Args:
+        shape: (rows, cols) of the grid.
+        cells: (n, 2) int array, the (row, col) of each of the n states shown.
+        values: (n,) floats for those states, or None.
+        policy: (n,) actions for those states, or None.
+
+    Returns:
+        ``(values_grid, policy_grid)``: (rows, cols) arrays with NaN / -1 where no state is shown.
+    """
+    cells = np.asarray(cells, dtype=np.int64).reshape(-1, 2)
+    value_grid = policy_grid = None
+    if values is not None:
+        value_grid = np.full(shape, np.nan)
+        value_grid[cells[:, 0], cells[:, 1]] = np.asarray(values, dtype=np.float64)
+    if policy is not None:
+        policy_grid = np.full(shape, -1, dtype=np.int64)
+        policy_grid[cells[:, 0], cells[:, 1]] = np.asarray(policy, dtype=np.int64)
+    return value_grid, policy_grid

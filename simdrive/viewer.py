@@ -103,7 +103,7 @@ class Window:
         except ImportError:  # pragma: no cover - pygame is a dependency
             raise UserError("the viewer needs pygame; reinstall simdrive") from None
         self.pygame = pygame
-        pygame.init()
+        pygame.display.init()  # not pygame.init(): no audio device is needed
         pygame.display.set_caption(title)
         self.screen = None
         self.clock = pygame.time.Clock()
@@ -138,7 +138,6 @@ class Window:
 
     def close(self) -> None:
         self.pygame.display.quit()
-        self.pygame.quit()
 
 
 def rollout_frames(

@@ -210,6 +210,7 @@ class _BanditAgent:
     name: ClassVar[str]
     Config: ClassVar[type]
     num_envs: ClassVar[int] = 1
+    default_budget: ClassVar[Budget] = Budget(episodes=100)  # 100 bandit problems of (typically) 1000 pulls
 
     def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: Any = None, seed: int = 0):
         self.config = config if config is not None else self.Config()

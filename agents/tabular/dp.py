@@ -64,6 +64,7 @@ class _DPAgent(QTableMixin):
     name: ClassVar[str]
     Config: ClassVar[type]
     num_envs: ClassVar[int] = 1
+    default_budget: ClassVar[Budget] = Budget(steps=10_000)  # sweeps; planning usually converges far earlier
 
     def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: Any = None, seed: int = 0):
         self.config = config if config is not None else self.Config()

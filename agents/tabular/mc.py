@@ -127,6 +127,7 @@ class _MCAgent(QTableMixin):
     name: ClassVar[str]
     Config: ClassVar[type]
     num_envs: ClassVar[int] = 1
+    default_budget: ClassVar[Budget] = Budget(episodes=10_000)
 
     def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: Any = None, seed: int = 0):
         self.config = config if config is not None else self.Config()

@@ -64,6 +64,7 @@ class _TDAgent(QTableMixin):
     name: ClassVar[str]
     Config: ClassVar[type]
     num_envs: ClassVar[int] = 1
+    default_budget: ClassVar[Budget] = Budget(episodes=500)
 
     def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: Any = None, seed: int = 0):
         self.config = config if config is not None else self.Config()
@@ -140,6 +141,7 @@ class TD0PredictionAgent(_TDAgent):
 
     name: ClassVar[str] = "td0"
     Config: ClassVar[type] = TD0Config
+    default_budget: ClassVar[Budget] = Budget(episodes=5_000)
 
     def __init__(self, observation_space, action_space, config=None, seed: int = 0):
         super().__init__(observation_space, action_space, config, seed)

@@ -138,3 +138,15 @@ def test_listing_commands():
     assert "q-learning" in agents_out and "value-iteration" in agents_out
     for command in ("train", "eval", "watch", "envs", "agents"):
         assert invoke(command, "--help").exit_code == 0
+
+
+def test_watch_opens_a_window_headless(trained):
+    # SDL_VIDEODRIVER=dummy (tests/conftest.py): the pygame window path runs without a screen.
+    result = invoke("watch", trained["checkpoint"], "--episodes", 1, "--fps", 1000)
+    assert result.exit_code == 0, result.output
+
+
+def test_record_rejects_other_suffixes(trained, tmp_path):
+    result = runner.invoke(app, ["watch", trained["checkpoint"], "--record", str(tmp_path / "x.avi")])
+    assert result.exit_code == 2 and ".mp4 or .gif" in result.stderr
+    assert not list(tmp_path.iterdir())
