@@ -42,6 +42,7 @@ from .torch_utils import (
     add_batch_dim,
     init_module,
     load_module_state,
+    make_adam,
     load_optimizer_state,
     make_generator,
     module_state,
@@ -117,7 +118,7 @@ class DQNAgent:
         self.q = init_module(QNetwork(encoder, dim, self.n_actions), generator).to(self.device)
         self.q_target = copy.deepcopy(self.q)
         self.q_target.requires_grad_(False)
-        self.optimizer = torch.optim.Adam(self.q.parameters(), lr=cfg.learning_rate)
+        self.optimizer = make_adam(self.q.parameters(), cfg.learning_rate)
         self.buffer: ReplayBuffer | None = None
         self.steps = 0  # env transitions so far [steps]
         self.episodes = 0

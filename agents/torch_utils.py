@@ -75,6 +75,16 @@ def scale_last_layer(layer: nn.Linear, gain: float, generator: torch.Generator) 
         layer.bias.zero_()
 
 
+def make_adam(params, lr: float, eps: float = 1e-8) -> torch.optim.Adam:
+    """Adam with the fused kernel when this torch build supports it (about 2x faster
+    steps for small networks), else the default implementation."""
+    params = list(params)
+    try:
+        return torch.optim.Adam(params, lr=lr, eps=eps, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.Adam(params, lr=lr, eps=eps)
+
+
 def obs_to_tensor(obs: Any, device: torch.device) -> Any:
     """Convert a numpy observation (or dict of them) to tensors, keeping integer dtypes
     (encoders scale uint8 images themselves, so replay buffers can stay uint8)."""

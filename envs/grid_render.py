@@ -97,6 +97,11 @@ def draw_grid(
                 cell = img[r * px + 1:(r + 1) * px, c * px + 1:(c + 1) * px]
                 cell[:] = (0.55 * cell + 0.45 * tint).astype(np.uint8)
                 _put_text(img, f"{values[r, c]:.2f}", (r, c), px, scale=0.3, anchor="bottom")
+    for (r, c), color in scene.markers.items():
+        if (r, c) not in hidden_markers:
+            cx, cy, s = c * px + px // 2, r * px + px // 2, px // 4
+            pts = np.array([[cx, cy - s], [cx + s, cy], [cx, cy + s], [cx - s, cy]], dtype=np.int32)
+            cv2.fillConvexPoly(img, pts, color, cv2.LINE_AA)
     if policy is not None:
         policy = np.asarray(policy)
         if policy.shape != (rows, cols):
@@ -108,11 +113,6 @@ def draw_grid(
             tail = center - np.array([dc, dr]) * int(px * 0.32)
             cv2.arrowedLine(img, tuple(int(x) for x in tail), tuple(int(x) for x in tip), ARROW,
                             max(1, px // 32), cv2.LINE_AA, tipLength=0.35)
-    for (r, c), color in scene.markers.items():
-        if (r, c) not in hidden_markers:
-            cx, cy, s = c * px + px // 2, r * px + px // 2, px // 4
-            pts = np.array([[cx, cy - s], [cx + s, cy], [cx, cy + s], [cx - s, cy]], dtype=np.int32)
-            cv2.fillConvexPoly(img, pts, color, cv2.LINE_AA)
     if agent is not None:
         r, c = agent
         cv2.circle(img, (c * px + px // 2, r * px + px // 2), int(px * 0.3), AGENT, -1, cv2.LINE_AA)

@@ -16,7 +16,9 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from envs.grid_render import ACTION_DELTAS, TERMINAL, GridScene, HumanWindow, draw_grid, draw_static
+from envs.grid_render import (
+    ACTION_DELTAS, TERMINAL, GridScene, HumanWindow, draw_grid, draw_static, state_tables_to_grid,
+)
 from envs.tabular_model import TabularModel
 
 
@@ -97,6 +99,15 @@ class _GridWorldEnv(gym.Env[int, int]):
     def cell_of_state(self, state: int) -> tuple[int, int]:
         """(row, col) of a state; states are numbered row-major."""
         return divmod(int(state), self.cols)
+
+    def draw_values(self, values: np.ndarray | None = None, policy: np.ndarray | None = None) -> np.ndarray:
+        """An RGB picture of per-state ``values`` (S,) and/or greedy ``policy`` (S,) actions
+        on the grid (no agent); arrows are left out on terminal states."""
+        cells = np.array([self.cell_of_state(s) for s in range(self.observation_space.n)])
+        if policy is not None:
+            policy = np.where(self._terminal, -1, np.asarray(policy, dtype=np.int64))
+        value_grid, policy_grid = state_tables_to_grid(self.grid_shape, cells, values, policy)
+        return draw_grid(self._scene, None, values=value_grid, policy=policy_grid)
 
     # --- Gymnasium API -------------------------------------------------------------------
 

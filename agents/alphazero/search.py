@@ -126,7 +126,6 @@ class PUCTSearch:
         for node, i in reversed(path):
             value = node.rewards[i] - value
             node.w[i] += 1.0 + value  # remove the virtual loss, add the real value
-        return None
 
     def run(self, roots: list[Node], evaluate: Evaluate, simulations: int, rng: np.random.Generator | None = None, noise: bool = False) -> None:
         """Run ``simulations`` simulations in every non-terminal root (roots are expanded
@@ -148,6 +147,7 @@ class PUCTSearch:
                     if leaf.terminal:
                         self._backup(path, 0.0)
                         remaining[k] -= 1
+                        self.simulations += 1
                         continue
                     if leaf.pending:  # same leaf twice in this batch: try again next round
                         self._undo(path)
@@ -160,7 +160,6 @@ class PUCTSearch:
                 leaf.pending = False
                 self._backup(path, float(value))
             self.simulations += len(leaves)
-        self.simulations += 0
 
 
 def visit_policy(root: Node, n_actions: int, temperature: float) -> np.ndarray:

@@ -14,6 +14,7 @@ from gymnasium import spaces
 
 from envs.grid_render import (
     ACTION_DELTAS, CARROT, GOAL, START, TRAP, GridScene, HumanWindow, draw_grid, draw_static,
+    state_tables_to_grid,
 )
 from envs.maze.generator import generate_maze
 from envs.maze.layout import DYNA_MAZE, MAX_CARROTS, MazeLayout, parse_ascii
@@ -50,7 +51,7 @@ class MazeConfig:
     step_reward: float = -0.01
     """Reward added on every step, including the last (negative = per-step cost) [reward/step]."""
     carrot_reward: float = 0.5
-    """Reward for entering a carrot's cell the first time in an episode [reward]."""
+    """Reward for the first step of an episode that ends on a carrot's cell (the carrot is eaten) [reward]."""
     trap_reward: float = -1.0
     """Reward for every step that ends on a trap cell [reward]."""
     trap_terminal: bool = True
@@ -134,7 +135,7 @@ class MazeEnv(gym.Env[int, int]):
 
     ## Rewards
     ``step_reward`` every step, plus ``goal_reward`` on entering the goal, plus
-    ``carrot_reward`` on entering an uneaten carrot, plus ``trap_reward`` for every step
+    ``carrot_reward`` for a step ending on an uneaten carrot, plus ``trap_reward`` for every step
     that ends on a trap (walking in, or bumping a wall while standing on it).
 
     ## Starting State
@@ -288,6 +289,21 @@ class MazeEnv(gym.Env[int, int]):
         if not 0 <= carrot_mask < (1 << len(self.layout.carrots)):
             raise ValueError(f"carrot_mask {carrot_mask} out of range for {len(self.layout.carrots)} carrots")
         return int(carrot_mask * self._n_cells + self._cell_index[r, c])
+
+    def draw_values(
+        self, values: np.ndarray | None = None, policy: np.ndarray | None = None, carrot_mask: int = 0
+    ) -> np.ndarray:
+        """An RGB picture of per-state ``values`` (S,) and/or greedy ``policy`` (S,) actions
+        for the states with ``carrot_mask`` eaten (the maze has one such state per free cell);
+        arrows are left out on terminal states, eaten carrots are not drawn."""
+        states = self.state_of(self.layout.start, carrot_mask) - self._start + np.arange(self._n_cells)
+        sub_values = None if values is None else np.asarray(values, dtype=np.float64)[states]
+        sub_policy = None
+        if policy is not None:
+            sub_policy = np.where(self._terminal[states], -1, np.asarray(policy, dtype=np.int64)[states])
+        value_grid, policy_grid = state_tables_to_grid(self.grid_shape, self._cells, sub_values, sub_policy)
+        eaten = {c for i, c in enumerate(self.layout.carrots) if carrot_mask >> i & 1}
+        return draw_grid(self._scene, None, values=value_grid, policy=policy_grid, hidden_markers=eaten)
 
     # --- Gymnasium API -------------------------------------------------------------------
 

@@ -152,3 +152,16 @@ def test_render_human_headless():
     env.step(1)
     env.close()
     env.close()
+
+
+def test_draw_values_and_policy():
+    env = GridWorld4x4Env()
+    plain = env.draw_values()
+    with_policy = env.draw_values(policy=np.zeros(16, dtype=int))
+    with_values = env.draw_values(values=np.arange(16.0))
+    assert plain.shape == with_policy.shape == with_values.shape == (256, 256, 3)
+    diff = np.abs(with_policy.astype(int) - plain).sum(axis=2)
+    per_cell = diff.reshape(4, 64, 4, 64).sum(axis=(1, 3))
+    assert per_cell[0, 0] == 0 and per_cell[3, 3] == 0  # no arrows on the terminal corners
+    assert np.all(np.delete(per_cell.ravel(), [0, 15]) > 0)
+    assert not np.array_equal(with_values, plain)

@@ -261,3 +261,12 @@ def test_render_generated_maze():
     assert frame.shape[:2] == (rows * px, cols * px) and max(frame.shape) <= 720
     r, c = env.unwrapped.cell_of_state(obs)
     assert tuple(frame[r * px + px // 2, c * px + px // 2]) == AGENT
+
+
+def test_draw_values_per_carrot_mask():
+    env = MazeEnv(layout="S.C\n..G")
+    values = np.arange(env.observation_space.n, dtype=float)
+    a, b = env.draw_values(values, carrot_mask=0), env.draw_values(values, carrot_mask=1)
+    assert a.shape == b.shape == (128, 192, 3) and not np.array_equal(a, b)
+    with pytest.raises(ValueError, match="carrot_mask"):
+        env.draw_values(values, carrot_mask=2)

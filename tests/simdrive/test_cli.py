@@ -150,3 +150,25 @@ def test_record_rejects_other_suffixes(trained, tmp_path):
     result = runner.invoke(app, ["watch", trained["checkpoint"], "--record", str(tmp_path / "x.avi")])
     assert result.exit_code == 2 and ".mp4 or .gif" in result.stderr
     assert not list(tmp_path.iterdir())
+
+
+def test_resume_continues_counters_to_the_total_budget(tmp_path):
+    first = invoke("train", "q-learning", "simdrive/GridWorld4x4-v0", "--episodes", 30, "--out", tmp_path / "a", "--no-track", "--json")
+    assert last_json(first.stdout)["train_episodes"] == 30
+    resumed = invoke("train", "q-learning", "simdrive/GridWorld4x4-v0", "--episodes", 80, "--out", tmp_path / "b",
+                     "--resume", tmp_path / "a" / "checkpoint.sdckpt", "--no-track", "--json")
+    assert resumed.exit_code == 0, resumed.output
+    assert last_json(resumed.stdout)["train_episodes"] == 80  # 50 more, counted on from 30
+    wrong = runner.invoke(app, ["train", "sarsa", "simdrive/GridWorld4x4-v0", "--episodes", 5, "--no-track",
+                                "--resume", str(tmp_path / "a" / "checkpoint.sdckpt")])
+    assert wrong.exit_code == 2 and "holds agent 'q-learning'" in wrong.stderr
+
+
+def test_periodic_checkpoints_are_loadable(tmp_path):
+    result = invoke("train", "q-learning", "simdrive/GridWorld4x4-v0", "--steps", 3000, "--checkpoint-every", 500,
+                    "--out", tmp_path, "--no-track", "--json")
+    assert result.exit_code == 0
+    from agents.checkpoint import load_checkpoint
+
+    assert load_checkpoint(tmp_path / "checkpoint.sdckpt").state["counters"]["steps"] >= 3000
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.sdckpt"]

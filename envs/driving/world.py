@@ -1,0 +1,498 @@
+"""The world state as arrays and one step of physics + traffic, for N worlds at once.
+
+Every per-vehicle quantity is an ``(N, V)`` array: N worlds (N = 1 for a single env) of V
+vehicle slots. Slot 0 is the ego, slots ``1..vehicles`` are traffic, the last ``obstacles``
+slots are static obstacles / scripted actors. All worlds share one :class:`~.road.Road`.
+A step (:meth:`World.step`) is a fixed sequence of array operations: lane occupancy sort,
+IDM (+ lane-end and red-light stops), MOBIL (once per ``lane_change_period`` per world),
+lateral lane keeping, the kinematic bicycle model, Frenet update and lane-graph
+transitions, ego collision/off-road/red-light events, recycling of traffic. numpy only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import collision
+from .maps import Map
+from .traffic import STYLES, Occupancy, bicycle_step, idm_accel, lateral_steer, light_is_green, uniform, wrap_angle
+
+EGO, TRAFFIC, SCRIPTED, STATIC = 0, 1, 2, 3
+#: what a lidar beam or the ego hit
+HIT_NONE, HIT_VEHICLE, HIT_EDGE, HIT_OBSTACLE = 0, 1, 2, 3
+HIT_NAMES = ("none", "vehicle", "road_edge", "obstacle")
+
+_P_START, _P_SPAWN, _P_STYLE, _P_TURN, _P_SPEED, _P_SIDE, _P_LANE, _P_POS = range(8)
+
+
+@dataclass(frozen=True)
+class WorldParams:
+    """Physics and traffic settings shared by all worlds of a :class:`World`."""
+
+    vehicles: int = 50  # traffic vehicles per world [-]
+    obstacles: int = 0  # extra slots for static obstacles / scripted actors [-]
+    sim_frequency: float = 15.0  # physics steps per second [Hz]
+    vehicle_length: float = 5.0  # [m]
+    vehicle_width: float = 2.0  # [m]
+    wheelbase: float = 3.0  # [m]
+    max_steer: float = 0.6  # front-wheel angle limit [rad]
+    max_accel: float = 5.0  # ego throttle limit [m/s^2]
+    max_brake: float = 8.0  # ego brake limit [m/s^2]
+    max_speed: float = 40.0  # [m/s]
+    ego_speed: float = 25.0  # ego initial speed [m/s]
+    style_probs: tuple[float, float, float] = (0.6, 0.2, 0.2)  # normal / aggressive / defensive [-]
+    lane_change_period: float = 1.0  # how often traffic reconsiders lanes (MOBIL) [s]
+    safe_decel: float = 4.0  # MOBIL: max braking imposed on the new follower [m/s^2]
+    keep_right_bias: float = 0.1  # MOBIL: incentive for moving right [m/s^2]
+    spawn_spacing: float = 20.0  # spacing of initial traffic slots along lanes [m]
+    spawn_clearance: float = 25.0  # free distance needed in a lane to spawn a vehicle [m]
+    ego_clearance: float = 25.0  # no traffic placed within this distance of the ego [m]
+    speed_gain: float = 1.0 / 0.6  # ego speed P-controller gain (meta-actions) [1/s]
+
+
+class World:
+    """N worlds over one map. Construct, then :meth:`reset` rows with seeds, then :meth:`step`."""
+
+    def __init__(self, m: Map, n: int = 1, p: WorldParams = WorldParams(), ego_control: str = "direct"):
+        if ego_control not in ("direct", "lane"):
+            raise ValueError("ego_control must be 'direct' or 'lane'")
+        self.map, self.road, self.n, self.p = m, m.road, n, p
+        self.ego_control = ego_control
+        r = self.road
+        self.V = 1 + p.vehicles + p.obstacles
+        self.dt = 1.0 / p.sim_frequency
+        self.lc_steps = max(1, int(round(p.lane_change_period * p.sim_frequency)))
+        self.big = 4.0 * (float(r.sec_length.max()) + 100.0)
+        # lanes that end (no successor while a neighbour continues): traffic stops at their end
+        has_succ = r.lane_nsucc > 0
+        nb_succ = np.zeros(r.num_lanes, bool)
+        for nb in (r.lane_left, r.lane_right):
+            nb_succ |= (nb >= 0) & has_succ[np.maximum(nb, 0)]
+        self.lane_ends = ~has_succ & nb_succ
+        # traffic lights: lane -> light row
+        self.lane_light = np.full(r.num_lanes, -1, np.int64)
+        lights = np.asarray(m.lights, float).reshape(-1, 4)
+        self.lights = lights
+        self.lane_light[lights[:, 0].astype(np.int64)] = np.arange(len(lights))
+        self.route = np.asarray(m.route, np.int64)
+        self.route_cum = np.concatenate([[0.0], np.cumsum(r.sec_length[self.route])[:-1]])
+        self.route_length = m.route_length
+        shape = (n, self.V)
+        f = lambda val=0.0, dt=np.float64: np.full(shape, val, dt)  # noqa: E731
+        self.x, self.y, self.h, self.v = f(1e6), f(1e6), f(), f()
+        self.sec, self.lane, self.tlane = f(0, np.int64), f(0, np.int64), f(0, np.int64)
+        self.s, self.d, self.road_h = f(), f(), f()
+        self.length, self.width, self.wheelbase = f(p.vehicle_length), f(p.vehicle_width), f(p.wheelbase)
+        self.kind = f(TRAFFIC, np.int64)
+        self.kind[:, 0] = EGO
+        self.kind[:, 1 + p.vehicles :] = STATIC
+        self.active = f(False, bool)
+        self.style = f(0, np.int64)
+        self.turn = f(0, np.int64)
+        self.v0f, self.T, self.a, self.b, self.s0, self.polite, self.thr = (f(c) for c in STYLES[0])
+        self.steer, self.acc = f(), f()
+        #: scripted actors: acceleration [m/s^2] (NaN = use IDM) and target lane (-1 = keep)
+        self.script_acc = f(np.nan)
+        self.script_lane = f(-1, np.int64)
+        # per-world state
+        self.seed = np.zeros(n, np.uint64)
+        self.t = np.zeros(n, np.int64)  # physics steps since reset
+        self.route_i = np.zeros(n, np.int64)
+        self.travelled = np.zeros(n)  # [m]
+        self.ego_target_speed = np.full(n, p.ego_speed)
+        #: timed lights override per world and light: -1 cycle, 0 red, 1 green
+        self.light_override = np.full((n, len(lights)), -1, np.int64)
+        # events since the last clear_events()
+        self.crashed = np.zeros(n, bool)
+        self.hit = np.zeros(n, np.int64)
+        self.offroad = np.zeros(n, bool)
+        self.ran_red = np.zeros(n, bool)
+        # initial traffic slots
+        self._slots = self._make_slots()
+
+    # ------------------------------------------------------------------ reset
+    def _make_slots(self):
+        r, m, p = self.road, self.map, self.p
+        lanes, ss = [], []
+        if m.spawn_mode == "window":
+            q = int(self.route[0])
+            lo = max(5.0, m.start_s + m.window[0])
+            hi = min(r.sec_length[q] - 5.0, m.start_s + m.window[1])
+            for ln in range(r.sec_lane[q], r.sec_lane[q + 1]):
+                s = np.arange(lo, hi, p.spawn_spacing)
+                lanes.append(np.full(len(s), ln)), ss.append(s)
+        else:
+            for ln in m.populate_lanes:
+                L = r.lane_length[ln]
+                s = np.arange(5.0, L - 5.0, p.spawn_spacing)
+                lanes.append(np.full(len(s), ln)), ss.append(s)
+        lanes, ss = np.concatenate(lanes).astype(np.int64), np.concatenate(ss)
+        return lanes, ss
+
+    def reset(self, rows, seeds) -> None:
+        """Start new episodes in worlds ``rows`` (int array) with ``seeds`` (uint64 array)."""
+        rows = np.asarray(rows, np.int64)
+        if rows.size == 0:
+            return
+        seeds = np.asarray(seeds, np.uint64)[:, None]
+        r, m, p = self.road, self.map, self.p
+        nr = len(rows)
+        self.seed[rows] = seeds[:, 0]
+        self.t[rows] = 0
+        self.route_i[rows] = 0
+        self.travelled[rows] = 0.0
+        self.light_override[rows] = -1
+        self.script_acc[rows] = np.nan
+        self.script_lane[rows] = -1
+        vidx = np.arange(self.V)[None, :]
+        # styles and parameters
+        u = uniform(seeds, 0, vidx, _P_STYLE)
+        cp = np.cumsum(p.style_probs) / np.sum(p.style_probs)
+        style = np.minimum(np.searchsorted(cp, u, side="right"), 2)
+        style[:, 0] = 0
+        self._set_style(rows, slice(None), style)
+        self.turn[rows] = (uniform(seeds, 0, vidx, _P_TURN) * 1024).astype(np.int64)
+        self.length[rows], self.width[rows], self.wheelbase[rows] = p.vehicle_length, p.vehicle_width, p.wheelbase
+        kind = np.full(self.V, TRAFFIC)
+        kind[0] = EGO
+        kind[1 + p.vehicles :] = STATIC
+        self.kind[rows] = kind
+        # ego
+        u0 = uniform(seeds[:, 0], 0, 0, _P_START)
+        ego_lane = m.start_lanes[np.minimum((u0 * len(m.start_lanes)).astype(np.int64), len(m.start_lanes) - 1)]
+        q0 = np.full(nr, int(self.route[0]))
+        ex, ey, eh = r.to_world(q0, np.full(nr, m.start_s), r.lane_offset[ego_lane])
+        # traffic from the slots: random subset away from the ego
+        sl, ss = self._slots
+        sx, sy, sh = r.to_world(r.lane_sec[sl], ss, r.lane_offset[sl])
+        dist = np.hypot(sx[None, :] - ex[:, None], sy[None, :] - ey[:, None])
+        key = uniform(seeds, 0, np.arange(len(sl))[None, :], _P_POS)
+        key = np.where(dist > p.ego_clearance, key, 2.0)
+        order = np.argsort(key, axis=1, kind="stable")
+        nt = p.vehicles
+        pick = order[:, :nt]
+        ok = np.take_along_axis(key, pick, 1) < 1.5
+        if pick.shape[1] < nt:  # fewer slots than vehicles: the rest wait to spawn
+            pad = nt - pick.shape[1]
+            pick = np.concatenate([pick, np.zeros((nr, pad), np.int64)], 1)
+            ok = np.concatenate([ok, np.zeros((nr, pad), bool)], 1)
+        ts = slice(1, 1 + nt)
+        tl = sl[pick]
+        jitter = (uniform(seeds, 0, vidx[:, ts], _P_SIDE) - 0.5) * 2.0
+        tss = ss[pick] + jitter
+        lane = np.zeros((nr, self.V), np.int64)
+        s = np.zeros((nr, self.V))
+        lane[:, 0], s[:, 0] = ego_lane, m.start_s
+        lane[:, ts], s[:, ts] = tl, tss
+        lane[:, 1 + nt :] = ego_lane[:, None]
+        sec = r.lane_sec[lane]
+        d = r.lane_offset[lane]
+        x, y, h = r.to_world(sec, s, d)
+        v0 = r.lane_speed[lane] * self.v0f[rows]
+        v = v0 * (0.8 + 0.2 * uniform(seeds, 0, vidx, _P_SPEED))
+        v[:, 0] = p.ego_speed
+        active = np.zeros((nr, self.V), bool)
+        active[:, 0] = True
+        active[:, ts] = ok
+        for name, val in dict(x=x, y=y, h=h, v=v, sec=sec, lane=lane, tlane=lane, s=s, d=d, road_h=h, active=active).items():
+            getattr(self, name)[rows] = val
+        self.x[rows] = np.where(active, x, 1e6)
+        self.y[rows] = np.where(active, y, 1e6)
+        self.v[rows, 1 + nt :] = 0.0
+        self.steer[rows] = 0.0
+        self.acc[rows] = 0.0
+        self.ego_target_speed[rows] = p.ego_speed
+        self.clear_events(rows)
+
+    def _set_style(self, rows, cols, style):
+        par = STYLES[style]
+        for i, name in enumerate(("v0f", "T", "a", "b", "s0", "polite", "thr")):
+            arr = getattr(self, name)
+            if isinstance(cols, slice):
+                arr[rows] = par[..., i]
+            else:
+                arr[rows, cols] = par[..., i]
+        if isinstance(cols, slice):
+            self.style[rows] = style
+        else:
+            self.style[rows, cols] = style
+
+    def clear_events(self, rows=slice(None)) -> None:
+        self.crashed[rows] = False
+        self.hit[rows] = HIT_NONE
+        self.offroad[rows] = False
+        self.ran_red[rows] = False
+
+    # ------------------------------------------------------------------ scripted actors
+    def place_obstacle(self, world: int, slot: int, lane: int, s: float, length: float = 4.0, width: float = 2.0,
+                       kind: int = STATIC, speed: float = 0.0) -> None:
+        """Put a static obstacle (or, with ``kind=SCRIPTED``, a scripted actor) in ``slot``."""
+        r = self.road
+        q = r.lane_sec[lane]
+        x, y, h = r.to_world(np.array([q]), np.array([s]), np.array([r.lane_offset[lane]]))
+        w, i = world, slot
+        self.kind[w, i], self.active[w, i] = kind, True
+        self.x[w, i], self.y[w, i], self.h[w, i], self.v[w, i] = x[0], y[0], h[0], speed
+        self.sec[w, i], self.lane[w, i], self.tlane[w, i], self.s[w, i] = q, lane, lane, s
+        self.d[w, i], self.road_h[w, i] = r.lane_offset[lane], h[0]
+        self.length[w, i], self.width[w, i] = length, width
+
+    def light_green(self):
+        """(N, G) bool: which lights are green now."""
+        if len(self.lights) == 0:
+            return np.zeros((self.n, 0), bool)
+        L = self.lights
+        t = (self.t * self.dt)[:, None]
+        g = light_is_green(t, L[:, 1], L[:, 2], L[:, 3])
+        return np.where(self.light_override >= 0, self.light_override == 1, g)
+
+    # ------------------------------------------------------------------ traffic decisions
+    def _gather(self, arr, j):
+        return arr.ravel()[np.maximum(j, 0)]
+
+    def _idm_all(self, occ: Occupancy, green):
+        """IDM acceleration of every vehicle against its binding constraint [m/s^2]."""
+        r = self.road
+        s, v, L = self.s, self.v, self.length
+        lane, tlane = self.lane, self.tlane
+        v0 = r.lane_speed[lane] * self.v0f
+        lane_len = r.lane_length[lane]
+        # leader in the current lane
+        j1 = occ.leader(lane, s)
+        g1 = np.where(j1 >= 0, self._gather(s, j1) - s - 0.5 * (self._gather(L, j1) + L), np.inf)
+        dv1 = v - self._gather(v, j1)
+        # no leader in lane: first vehicle of the successor lane
+        ns = r.lane_nsucc[tlane]
+        succ = np.where(ns > 0, r.lane_succ[tlane, self.turn % np.maximum(ns, 1)], -1)
+        j2 = np.where((j1 < 0) & (succ >= 0), occ.first(succ), -1)
+        g2 = np.where(j2 >= 0, lane_len - s + self._gather(s, j2) - 0.5 * (self._gather(L, j2) + L), np.inf)
+        dv2 = v - self._gather(v, j2)
+        # leader in the target lane while changing lanes
+        j3 = np.where(tlane != lane, occ.leader(tlane, s), -1)
+        g3 = np.where(j3 >= 0, self._gather(s, j3) - s - 0.5 * (self._gather(L, j3) + L), np.inf)
+        dv3 = v - self._gather(v, j3)
+        # stop line: lane end, or red light the vehicle can still stop for
+        gstop = lane_len - s - 0.5 * L
+        stop = self.lane_ends[tlane]
+        if green.shape[1]:
+            li = self.lane_light[tlane]
+            red = (li >= 0) & ~np.take_along_axis(green, np.maximum(li, 0), 1)
+            stop = stop | (red & (gstop > v * v / (2 * 7.0) - 0.5))
+        g4 = np.where(stop & (gstop > -1.0), gstop, np.inf)
+        gap = np.stack([g1, g2, g3, g4], -1)
+        dv = np.stack([dv1, dv2, dv3, v], -1)
+        acc = idm_accel(v[..., None], v0[..., None], gap, dv, self.a[..., None], self.b[..., None], self.T[..., None], self.s0[..., None])
+        return acc.min(-1)
+
+    def _mobil(self, occ: Occupancy, acc_now, rows):
+        """MOBIL lane-change decisions for the traffic in worlds ``rows``; sets ``tlane``."""
+        r, p = self.road, self.p
+        wi = rows[:, None]
+        g = lambda a: a[rows]  # noqa: E731
+        lane, s, v, L = g(self.lane), g(self.s), g(self.v), g(self.length)
+        T, a, b, s0, pol, thr = g(self.T), g(self.a), g(self.b), g(self.s0), g(self.polite), g(self.thr)
+        v0 = r.lane_speed[lane] * g(self.v0f)
+        kind = g(self.kind)
+        steady = (lane == g(self.tlane)) & (np.abs(g(self.d) - r.lane_offset[lane]) < 0.3)
+        can = g(self.active) & ((kind == TRAFFIC) | (kind == EGO)) & steady & r.sec_lane_change[r.lane_sec[lane]]
+        sflat, vflat, Lflat = self.s.ravel(), self.v.ravel(), self.length.ravel()
+        par = [arr.ravel() for arr in (self.T, self.a, self.b, self.s0, self.v0f, self.lane)]
+
+        def idm_of(j, lead_s, lead_v, lead_L):
+            """IDM accel of vehicle j (flat idx) behind a leader at (lead_s, lead_v, lead_L)."""
+            jj = np.maximum(j, 0)
+            Tj, aj, bj, s0j, v0fj, lj = (q[jj] for q in par)
+            gap = lead_s - sflat[jj] - 0.5 * (Lflat[jj] + lead_L)
+            return idm_accel(vflat[jj], r.lane_speed[lj] * v0fj, gap, vflat[jj] - lead_v, aj, bj, Tj, s0j)
+
+        def lead_vals(j):
+            ok = j >= 0
+            jj = np.maximum(j, 0)
+            return np.where(ok, sflat[jj], np.inf), np.where(ok, vflat[jj], 0.0), np.where(ok, Lflat[jj], 0.0)
+
+        # old follower and old leader
+        of = occ.follower(lane, s, wi)
+        ol = occ.leader(lane, s, wi)
+        ols, olv, olL = lead_vals(ol)
+        a_of_old = np.where(of >= 0, idm_of(of, s, v, L), 0.0)
+        a_of_new = np.where(of >= 0, idm_of(of, ols, olv, olL), 0.0)
+        best_gain = np.zeros_like(s)
+        best = lane.copy()
+        ends = self.lane_ends[lane]
+        for side, nb in ((1, r.lane_left), (-1, r.lane_right)):  # two directions, not vehicles
+            tl = nb[lane]
+            ok = can & (tl >= 0)
+            tlc = np.maximum(tl, 0)
+            nl = occ.leader(np.where(ok, tl, -1), s, wi)
+            nf = occ.follower(np.where(ok, tl, -1), s, wi)
+            nls, nlv, nlL = lead_vals(nl)
+            gap_lead = nls - s - 0.5 * (L + nlL)
+            a_me_new = idm_accel(v, v0, gap_lead, v - nlv, a, b, T, s0)
+            a_nf_new = np.where(nf >= 0, idm_of(nf, s, v, L), 0.0)
+            a_nf_old = np.where(nf >= 0, idm_of(nf, nls, nlv, nlL), 0.0)
+            gap_fol = np.where(nf >= 0, s - self._gather(self.s, nf) - 0.5 * (L + self._gather(self.length, nf)), np.inf)
+            safe = (a_nf_new >= -p.safe_decel) & (gap_lead > 1.0) & (gap_fol > 1.0)
+            gain = a_me_new - acc_now[rows] + pol * (a_nf_new - a_nf_old + a_of_new - a_of_old)
+            gain = gain + (p.keep_right_bias if side < 0 else -p.keep_right_bias)
+            gain = gain + np.where(ends & ~self.lane_ends[tlc], 10.0, 0.0)  # mandatory: leave an ending lane
+            take = ok & safe & (gain > thr) & (gain > best_gain)
+            best = np.where(take, tl, best)
+            best_gain = np.where(take, gain, best_gain)
+        traffic = kind == TRAFFIC
+        self.tlane[rows] = np.where(traffic, best, self.tlane[rows])
+        return best, best_gain
+
+    # ------------------------------------------------------------------ the step
+    def step(self, ego_steer=None, ego_acc=None) -> None:
+        """Advance all worlds by one physics step of ``dt`` seconds.
+
+        ``ego_steer`` [rad] and ``ego_acc`` [m/s^2], (N,) arrays, drive the ego in "direct"
+        mode; in "lane" mode the ego follows ``tlane[:, 0]`` and ``ego_target_speed``.
+        """
+        r, p, dt = self.road, self.p, self.dt
+        act = self.active
+        occ = Occupancy(np.where(act, self.lane, -1), self.s, r.num_lanes, self.big)
+        green = self.light_green()
+        acc = self._idm_all(occ, green)
+        due = np.nonzero(self.t % self.lc_steps == 0)[0]
+        if due.size:
+            self._mobil(occ, acc, due)
+        # scripted actors
+        scripted = self.kind == SCRIPTED
+        acc = np.where(scripted & ~np.isnan(self.script_acc), np.nan_to_num(self.script_acc), acc)
+        self.tlane = np.where(scripted & (self.script_lane >= 0), self.script_lane, self.tlane)
+        e = self.d - r.lane_offset[self.tlane]
+        steer = lateral_steer(e, self.h - self.road_h, self.v, self.wheelbase, p.max_steer)
+        if self.ego_control == "lane":
+            acc[:, 0] = np.clip(p.speed_gain * (self.ego_target_speed - self.v[:, 0]), -p.max_brake, p.max_accel)
+        else:
+            steer[:, 0] = np.clip(ego_steer, -p.max_steer, p.max_steer)
+            acc[:, 0] = np.clip(ego_acc, -p.max_brake, p.max_accel)
+        static = (self.kind == STATIC) | ~act
+        steer = np.where(static, 0.0, steer)
+        acc = np.where(static, -100.0, acc)
+        self.steer, self.acc = steer, acc
+        x0, y0 = self.x[:, 0].copy(), self.y[:, 0].copy()
+        self.x, self.y, self.h, self.v = bicycle_step(self.x, self.y, self.h, self.v, steer, acc, self.wheelbase, dt, p.max_speed)
+        self.travelled += np.hypot(self.x[:, 0] - x0, self.y[:, 0] - y0)
+        # Frenet update
+        s, d, rh = r.project(self.sec, self.s + self.v * dt, self.x, self.y)
+        self.s, self.d, self.road_h = s, d, rh
+        self._transitions(green)
+        self.lane = r.lane_at(self.sec, self.d)
+        self.t += 1
+        # ego events
+        hit = collision.ego_collisions(self)
+        self.hit = np.where((hit != HIT_NONE) & ~self.crashed, hit, self.hit)
+        self.crashed |= hit != HIT_NONE
+        self.offroad |= collision.ego_offroad(self)
+        self._recycle()
+
+    def _transitions(self, green) -> None:
+        r = self.road
+        over = self.active & (self.s > r.sec_length[self.sec]) & (self.kind != STATIC)
+        if not over.any():
+            return
+        tl = self.tlane
+        ns = r.lane_nsucc[tl]
+        nxt = np.where(ns > 0, r.lane_succ[tl, self.turn % np.maximum(ns, 1)], -1)
+        # the ego follows its route
+        ri = np.minimum(self.route_i + 1, len(self.route) - 1)
+        want = self.route[ri]
+        cand = r.lane_succ[self.lane[:, 0]]
+        okc = (cand >= 0) & (r.lane_sec[np.maximum(cand, 0)] == want[:, None]) & (self.route_i < len(self.route) - 1)[:, None]
+        ego_next = np.where(okc.any(1), cand[np.arange(self.n), np.argmax(okc, 1)], -1)
+        # ego changing sections without a linked lane (e.g. a wrong lane): keep d, nearest lane of next section
+        ego_free = (ego_next < 0) & (self.route_i < len(self.route) - 1)
+        ego_next = np.where(ego_free, r.lane_at(want, self.d[:, 0]), ego_next)
+        nxt[:, 0] = ego_next
+        moved = over & (nxt >= 0)
+        if green.shape[1]:
+            li = self.lane_light[self.lane[:, 0]]
+            red = (li >= 0) & ~np.take_along_axis(green, np.maximum(li, 0)[:, None], 1)[:, 0]
+            self.ran_red |= moved[:, 0] & red
+        nn = np.maximum(nxt, 0)
+        base_off = np.where(moved[:, :1] & ego_free[:, None], 0.0, r.lane_offset[tl])
+        base_off[:, 1:] = r.lane_offset[tl[:, 1:]]
+        self.d = np.where(moved, self.d - np.where(np.arange(self.V) == 0, np.where(ego_free[:, None], 0.0, r.lane_offset[tl]), r.lane_offset[tl]) + np.where((np.arange(self.V) == 0) & ego_free[:, None], 0.0, r.lane_offset[nn]), self.d)
+        self.s = np.where(moved, self.s - r.sec_length[self.sec], self.s)
+        self.sec = np.where(moved, r.lane_sec[nn], self.sec)
+        self.tlane = np.where(moved, nn, self.tlane)
+        self.route_i += moved[:, 0]
+        newturn = (uniform(self.seed[:, None], self.t[:, None], np.arange(self.V)[None, :], _P_TURN) * 1024).astype(np.int64)
+        self.turn = np.where(moved, newturn, self.turn)
+        self._dead = over & ~moved
+
+    def _recycle(self) -> None:
+        """Respawn at most one traffic vehicle per world per step where it is needed."""
+        r, m, p = self.road, self.map, self.p
+        dead = getattr(self, "_dead", None)
+        self._dead = None
+        traffic = self.kind == TRAFFIC
+        need = traffic & ~self.active
+        if dead is not None:
+            need |= dead & traffic
+        if m.spawn_mode == "window":
+            es, esec = self.s[:, :1], self.sec[:, :1]
+            ds = self.s - es
+            far = (self.sec != esec) | (ds < m.window[0]) | (ds > m.window[1])
+            need |= traffic & self.active & far
+        else:
+            far = np.hypot(self.x - self.x[:, :1], self.y - self.y[:, :1]) > 2000.0
+            need |= traffic & self.active & far
+        # vehicles that must go are removed now; one per world is re-placed
+        self.active &= ~need
+        self.x = np.where(need, 1e6, self.x)
+        self.y = np.where(need, 1e6, self.y)
+        rows = np.nonzero(need.any(1))[0]
+        if rows.size == 0:
+            return
+        col = np.argmax(need[rows], 1)
+        seed, t = self.seed[rows], self.t[rows]
+        u = lambda k: uniform(seed, t, col, k)  # noqa: E731
+        if m.spawn_mode == "window":
+            q = self.sec[rows, 0]
+            base, nl = r.sec_lane[q], r.sec_lane[q + 1] - r.sec_lane[q]
+            lane = base + np.minimum((u(_P_LANE) * nl).astype(np.int64), nl - 1)
+            w0, w1 = m.window
+            ahead = u(_P_SIDE) < 0.5
+            off = np.where(ahead, w1 - 60.0 + 55.0 * u(_P_POS), w0 + 5.0 + 55.0 * u(_P_POS))
+            s = self.s[rows, 0] + off
+            ok = (s > 5.0) & (s < r.sec_length[q] - 5.0)
+        else:
+            sl = m.spawn_lanes
+            lane = sl[np.minimum((u(_P_LANE) * len(sl)).astype(np.int64), len(sl) - 1)]
+            s = 5.0 * u(_P_POS)
+            ok = np.ones(len(rows), bool)
+        occ = Occupancy(np.where(self.active[rows], self.lane[rows], -1), self.s[rows], r.num_lanes, self.big)
+        wi = np.arange(len(rows))
+        ok &= occ.count_between(lane, s - p.spawn_clearance, s + p.spawn_clearance, wi) == 0
+        q = r.lane_sec[lane]
+        x, y, h = r.to_world(q, s, r.lane_offset[lane])
+        ok &= np.hypot(x - self.x[rows, 0], y - self.y[rows, 0]) > p.ego_clearance
+        rows, col, lane, s, q, x, y, h = (a[ok] for a in (rows, col, lane, s, q, x, y, h))
+        if rows.size == 0:
+            return
+        seed, t = self.seed[rows], self.t[rows]
+        uu = uniform(seed, t, col, _P_STYLE)
+        cp = np.cumsum(p.style_probs) / np.sum(p.style_probs)
+        style = np.minimum(np.searchsorted(cp, uu, side="right"), 2)
+        self._set_style(rows, col, style)
+        v0 = r.lane_speed[lane] * self.v0f[rows, col]
+        idx = (rows, col)
+        self.active[idx] = True
+        self.x[idx], self.y[idx], self.h[idx], self.road_h[idx] = x, y, h, h
+        self.v[idx] = v0 * (0.8 + 0.2 * uniform(seed, t, col, _P_SPEED))
+        self.sec[idx], self.s[idx], self.d[idx] = q, s, r.lane_offset[lane]
+        self.lane[idx], self.tlane[idx] = lane, lane
+        self.turn[idx] = (uniform(seed, t, col, _P_TURN) * 1024).astype(np.int64)
+
+    # ------------------------------------------------------------------ ego queries
+    def ego_progress(self):
+        """Distance along the route from the start [m], (N,)."""
+        return self.route_cum[self.route_i] + self.s[:, 0] - self.map.start_s
+
+    def ego_corners(self):
+        return collision.box_corners(self.x[:, 0], self.y[:, 0], self.h[:, 0], self.length[:, 0], self.width[:, 0])
