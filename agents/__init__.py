@@ -51,6 +51,9 @@ _add("expected-sarsa", "Expected Sarsa", ".tabular.td", "ExpectedSarsaAgent")
 _add("epsilon-greedy", "Bandit: epsilon-greedy, sample-average or constant step size", ".tabular.bandits", "EpsilonGreedyBandit")
 _add("ucb", "Bandit: upper confidence bound action selection", ".tabular.bandits", "UCBBandit")
 _add("thompson", "Bandit: Thompson sampling (Beta-Bernoulli or Gaussian)", ".tabular.bandits", "ThompsonBandit")
+# Planning and self-play on board games
+_add("mcts", "Monte Carlo tree search (UCT, random rollouts); plans with the env's game or tabular model", ".mcts", "MCTSAgent")
+_add("alphazero", "AlphaZero: PUCT search + policy-value ResNet trained by self-play (two-player board games)", ".alphazero", "AlphaZeroAgent")
 
 
 def get_spec(name: str) -> AgentSpec:

@@ -24,11 +24,13 @@ class BanditConfig:
     k: int = 10
     """Number of arms [-]."""
     variant: Literal["gaussian", "bernoulli"] = "gaussian"
-    """"gaussian": means q*(a) ~ N(mean_offset, 1), rewards N(q*(a), 1); "bernoulli": p(a) ~ U(0, 1), rewards in {0, 1}."""
+    """Arm type: "gaussian" (means q*(a) ~ N(mean_offset, 1), rewards ~ N(q*(a), 1)) or
+    "bernoulli" (p(a) ~ U(0, 1), rewards in {0, 1})."""
     mean_offset: float = 0.0
     """Centre of the Gaussian arm means (Figure 2.5 uses +4) [reward]."""
     walk_std: float = 0.0
-    """Std of the N(0, walk_std) random walk added to every Gaussian mean after each pull (0 = stationary; Exercise 2.5 uses 0.01) [reward]."""
+    """Std of the N(0, walk_std) random-walk step added to every Gaussian mean after each pull
+    (0 = stationary; Exercise 2.5 uses 0.01) [reward]."""
 
     def __post_init__(self) -> None:
         if isinstance(self.k, bool) or not isinstance(self.k, (int, np.integer)) or self.k < 1:

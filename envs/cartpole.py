@@ -407,15 +407,16 @@ class _ResetStreams:
     of 4 doubles from that generator, i.e. the same numbers a single env gets from
     ``np_random.uniform(low, high, size=(4,))`` on each reset. To avoid a Python call per reset the
     doubles are pre-drawn ``chunk`` resets at a time (``Generator.random((chunk, 4))`` consumes the
-    stream exactly as ``chunk`` calls with ``size=(4,)`` do); ``uniform`` is ``low + (high - low) * u``.
+    stream exactly as ``chunk`` calls with ``size=(4,)`` do; ``uniform`` is ``low + (high - low) * u``).
     """
 
     def __init__(self, num_envs: int, chunk: int = 32) -> None:
         self.num_envs = num_envs
         self.chunk = chunk
         self.generators: list[np.random.Generator | None] = [None] * num_envs
-        self.buffer = np.zeros((num_envs, chunk, 4), dtype=np.float64)
-        self.pos = np.full(num_envs, chunk, dtype=np.intp)  # next unread row; chunk = empty
+        self.buffer = np.zeros((num_envs * chunk, 4), dtype=np.float64)  # row i * chunk + k: env i's k-th draw
+        self.pos = np.full(num_envs, chunk, dtype=np.intp)  # next unread k per env; chunk = empty
+        self.base = np.arange(num_envs, dtype=np.intp) * chunk  # first row of each env
 
     def seed(self, env_ids: np.ndarray, seeds: list[int | None]) -> None:
         """(Re)seed the given sub-envs; a None seed keeps an existing stream (or starts a random one)."""
@@ -427,17 +428,17 @@ class _ResetStreams:
     def draw(self, env_ids: np.ndarray) -> np.ndarray:
         """Next ``(len(env_ids), 4)`` doubles in [0, 1) of the given (distinct) sub-envs' streams."""
         pos = self.pos[env_ids]
-        empty = env_ids[pos >= self.chunk]
-        if empty.size:
-            for i in empty.tolist():
+        empty = pos >= self.chunk
+        if empty.any():
+            chunk = self.chunk
+            for i in env_ids[empty].tolist():
                 gen = self.generators[i]
                 if gen is None:  # never seeded: random seed, like a single env's lazy np_random
                     gen = self.generators[i] = seeding.np_random(None)[0]
-                self.buffer[i] = gen.random((self.chunk, 4))
-            self.pos[empty] = 0
-            pos = self.pos[env_ids]
+                self.buffer[i * chunk : (i + 1) * chunk] = gen.random((chunk, 4))
+            pos[empty] = 0
         self.pos[env_ids] = pos + 1
-        return self.buffer[env_ids, pos]
+        return self.buffer.take(self.base[env_ids] + pos, axis=0)
 
 
 class CartPoleVectorEnv(VectorEnv):
@@ -559,23 +560,23 @@ class CartPoleVectorEnv(VectorEnv):
         params = self.params
 
         state = self.state = cartpole_dynamics(self.state, a, params)
-        terminated = cartpole_terminated(state[0], state[2], params)
+        # NEXT_STEP autoreset: sub-envs done at the previous step start a new episode instead
+        # (their stepped state is overwritten), with reward 0 and both flags False.
+        prev_done = self._prev_done
+        fresh = ~prev_done
         steps = self._steps
         steps += 1
+        steps *= fresh  # 0 for the sub-envs being reset (so truncated is False there)
         truncated = steps >= self.max_episode_steps
+        terminated = cartpole_terminated(state[0], state[2], params)
+        terminated &= fresh
         if self._sutton_barto_reward:
-            reward = -terminated.astype(np.float64)
+            reward = 0.0 - terminated  # -1 on termination, else 0 [float64]
         else:
-            reward = np.ones(self.num_envs, dtype=np.float64)
-
-        prev_done = self._prev_done
-        if prev_done.any():  # NEXT_STEP autoreset: these sub-envs start a new episode instead
-            ids = np.flatnonzero(prev_done)
+            reward = fresh.astype(np.float64)  # 1 per step, 0 on the reset step
+        if not fresh.all():
+            ids = prev_done.nonzero()[0]
             state[:, ids] = self._initial_states(ids)
-            steps[ids] = 0
-            reward[ids] = 0.0
-            terminated[ids] = False
-            truncated[ids] = False
         self._prev_done = terminated | truncated
         return np.ascontiguousarray(state.T, dtype=np.float32), reward, terminated, truncated, {}
 

@@ -100,34 +100,35 @@ class Occupancy:
         self.keys = key[self.order]
         self.count = n * v
 
-    def _base(self, lane):
-        return (self.world * self.num_lanes + lane) * self.big
+    def _base(self, lane, world=None):
+        w = self.world if world is None else world
+        return (w * self.num_lanes + lane) * self.big
 
-    def leader(self, lane, s):
+    def leader(self, lane, s, world=None):
         """Index (flat, into (N*V)) of the first vehicle strictly ahead of ``s`` in ``lane``, or -1."""
-        base = self._base(lane)
+        base = self._base(lane, world)
         q = base + np.clip(s, -self.big / 4, self.big / 2) + self.big / 4
         j = np.searchsorted(self.keys, q, side="right")
         jc = np.minimum(j, self.count - 1)
         ok = (j < self.count) & (self.keys[jc] < base + self.big) & (lane >= 0)
         return np.where(ok, self.order[jc], -1)
 
-    def follower(self, lane, s):
+    def follower(self, lane, s, world=None):
         """Index of the last vehicle strictly behind ``s`` in ``lane``, or -1."""
-        base = self._base(lane)
+        base = self._base(lane, world)
         q = base + np.clip(s, -self.big / 4, self.big / 2) + self.big / 4
         j = np.searchsorted(self.keys, q, side="left") - 1
         jc = np.maximum(j, 0)
         ok = (j >= 0) & (self.keys[jc] >= base) & (lane >= 0)
         return np.where(ok, self.order[jc], -1)
 
-    def first(self, lane):
+    def first(self, lane, world=None):
         """Index of the rearmost vehicle in ``lane``, or -1."""
-        return self.leader(lane, np.full(np.shape(lane), -self.big / 4))
+        return self.leader(lane, np.full(np.shape(lane), -self.big / 4), world)
 
-    def count_between(self, lane, s0, s1):
+    def count_between(self, lane, s0, s1, world=None):
         """Number of vehicles in ``lane`` with s0 < s < s1."""
-        base = self._base(lane) + self.big / 4
+        base = self._base(lane, world) + self.big / 4
         lo = np.searchsorted(self.keys, base + np.clip(s0, -self.big / 4, self.big / 2), side="right")
         hi = np.searchsorted(self.keys, base + np.clip(s1, -self.big / 4, self.big / 2), side="left")
         return np.where(lane >= 0, np.maximum(hi - lo, 0), 0)

@@ -414,9 +414,10 @@ class World:
             red = (li >= 0) & ~np.take_along_axis(green, np.maximum(li, 0)[:, None], 1)[:, 0]
             self.ran_red |= moved[:, 0] & red
         nn = np.maximum(nxt, 0)
-        base_off = np.where(moved[:, :1] & ego_free[:, None], 0.0, r.lane_offset[tl])
-        base_off[:, 1:] = r.lane_offset[tl[:, 1:]]
-        self.d = np.where(moved, self.d - np.where(np.arange(self.V) == 0, np.where(ego_free[:, None], 0.0, r.lane_offset[tl]), r.lane_offset[tl]) + np.where((np.arange(self.V) == 0) & ego_free[:, None], 0.0, r.lane_offset[nn]), self.d)
+        free = (np.arange(self.V) == 0)[None, :] & ego_free[:, None]
+        old_off = np.where(free, 0.0, r.lane_offset[tl])
+        new_off = np.where(free, 0.0, r.lane_offset[nn])
+        self.d = np.where(moved, self.d - old_off + new_off, self.d)
         self.s = np.where(moved, self.s - r.sec_length[self.sec], self.s)
         self.sec = np.where(moved, r.lane_sec[nn], self.sec)
         self.tlane = np.where(moved, nn, self.tlane)

@@ -1,0 +1,304 @@
+"""AlphaZero: self-play with PUCT search guided by a policy-value network.
+
+Structure (as alpha-zero-general): ``game.py`` (the Game adapter), ``network.py``
+(NeuralNet), ``search.py`` (MCTS/PUCT), ``coach.py`` (self-play), ``arena.py`` (Arena);
+this module ties them into an agent of the SimDrive protocol.
+
+Budget: ``steps`` counts self-play *moves* (positions generated, the transitions of the
+self-play games) and ``episodes`` counts self-play *games*. Training runs whole
+iterations (``games_per_iteration`` games, then training, then the arena) and stops after
+the iteration in which the budget is reached, or after the current phase when
+``callbacks.on_step`` returns False. So ``simdrive train alphazero simdrive/TicTacToe-v0
+--steps 5000`` plays about 5000 / 8 = 600 self-play games.
+
+Acting: with the env bound (``bind_env``; ``train`` does it), ``act`` runs
+``eval_simulations`` PUCT simulations from the observed position with the *best* network
+(no noise) and plays the most visited move (``explore=True``: sampled from the visit
+counts). Without a bound env it plays the network's most probable legal move (from
+``obs["board"]`` and ``obs["action_mask"]`` alone).
+
+Metrics (``callbacks.on_metrics``): ``loss_policy``, ``loss_value``, ``selfplay_game_length``,
+``selfplay_simulations_per_second``, ``arena_win_rate`` (decisive games won by the new
+network), ``arena_draw_rate``, ``arena_score``, ``promoted`` (1 if the new network became the best),
+``replay_positions``, ``iteration``.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass
+from typing import Any, ClassVar, Mapping
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from agents.alphazero.arena import play_match, search_player
+from agents.alphazero.coach import Examples, self_play
+from agents.alphazero.game import GameAdapter
+from agents.alphazero.network import Evaluator, PolicyValueNet, train_step
+from agents.alphazero.search import PUCTSearch, best_action
+from agents.base import Budget, Callbacks, IncompatibleEnvironment
+
+
+@dataclass(frozen=True)
+class AlphaZeroConfig:
+    channels: int = 64
+    """Width of the residual trunk ``ResNet(in_channels, channels, blocks)`` [-]."""
+    blocks: int = 4
+    """Residual blocks in the trunk [-]."""
+    value_hidden: int = 64
+    """Hidden units of the value head [-]."""
+    simulations: int = 50
+    """PUCT simulations per self-play move [-]."""
+    eval_simulations: int = 100
+    """PUCT simulations per move in ``act`` (evaluation, play) [-]."""
+    c_puct: float = 1.5
+    """Exploration constant of PUCT [-]."""
+    leaf_batch: int = 1
+    """Leaves collected per tree per network call, with virtual loss (1 = none) [-]."""
+    dirichlet_alpha: float = 1.0
+    """Concentration of the Dirichlet noise at self-play roots (about 10 / legal moves) [-]."""
+    dirichlet_eps: float = 0.25
+    """Weight of the Dirichlet noise in the root priors [-]."""
+    temperature_moves: int = 4
+    """Self-play plies with temperature 1 (moves sampled from visit counts); later plies take the most visited move [plies]."""
+    games_per_iteration: int = 32
+    """Self-play games per iteration, played in parallel (one batched network call per simulation) [games]."""
+    replay_iterations: int = 8
+    """Iterations whose positions stay in the replay window [-]."""
+    train_steps: int = 100
+    """Gradient steps per iteration [-]."""
+    batch_size: int = 128
+    """Positions per gradient step [-]."""
+    lr: float = 1e-3
+    """Adam learning rate [-]."""
+    weight_decay: float = 1e-4
+    """L2 weight decay (Adam's weight_decay) [-]."""
+    arena_games: int = 20
+    """Games new-vs-best per iteration (0 = no gating: the new network always becomes the best) [games]."""
+    arena_simulations: int = 25
+    """PUCT simulations per arena move [-]."""
+    arena_threshold: float = 0.55
+    """Share of the decisive arena games the new network must win to replace the best [-]."""
+    arena_opening_moves: int = 2
+    """Random opening plies of each arena game pair, for variety between deterministic players [plies]."""
+    num_threads: int = 0
+    """torch intra-op threads while training (0 = leave torch's setting) [-]."""
+
+    def __post_init__(self) -> None:
+        for name in ("channels", "value_hidden", "simulations", "eval_simulations", "leaf_batch", "games_per_iteration", "replay_iterations", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("blocks", "temperature_moves", "train_steps", "arena_games", "arena_opening_moves", "num_threads"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not 0.0 <= self.arena_threshold <= 1.0:
+            raise ValueError(f"arena_threshold must be in [0, 1], got {self.arena_threshold}")
+        if not 0.0 <= self.dirichlet_eps <= 1.0 or self.dirichlet_alpha <= 0:
+            raise ValueError("dirichlet_eps must be in [0, 1] and dirichlet_alpha > 0")
+
+
+class AlphaZeroAgent:
+    """AlphaZero for two-player board games (see the module docstring)."""
+
+    name: ClassVar[str] = "alphazero"
+    Config: ClassVar[type] = AlphaZeroConfig
+    #: Env kwargs the platform adds for ``simdrive eval``: the env answers with random moves,
+    #: so the summed reward is the agent's score (+1 win, 0 draw, -1 loss).
+    eval_env_kwargs: ClassVar[dict[str, Any]] = {"opponent": "random"}
+    num_envs = 1
+
+    def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: AlphaZeroConfig | None = None, seed: int = 0) -> None:
+        self._check_spaces(observation_space, action_space)
+        self.observation_space = observation_space
+        self.action_space = action_space
+        self.config = config or AlphaZeroConfig()
+        self.seed = int(seed)
+        self.input_shape = tuple(int(v) for v in observation_space["board"].shape)
+        self.n_actions = int(action_space.n)
+        cfg = self.config
+        with torch.random.fork_rng(devices=[]):  # seeded init without disturbing the global RNG
+            torch.manual_seed(self.seed)
+            self.net = PolicyValueNet(self.input_shape, self.n_actions, cfg.channels, cfg.blocks, cfg.value_hidden)
+        self.best_net = copy.deepcopy(self.net)
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.iteration = 0
+        self.steps = 0
+        self.episodes = 0
+        self.best_iteration = 0
+        self.replay: list[Examples] = []
+        self.game: GameAdapter | None = None
+        self.simulations_per_second = 0.0
+
+    # --- environment -----------------------------------------------------------------------
+
+    @staticmethod
+    def _check_spaces(observation_space: gym.Space, action_space: gym.Space) -> None:
+        if not isinstance(action_space, gym.spaces.Discrete):
+            raise IncompatibleEnvironment(f"alphazero needs a discrete action space, this environment has {action_space}")
+        if not isinstance(observation_space, gym.spaces.Dict) or "board" not in observation_space.spaces or "action_mask" not in observation_space.spaces:
+            raise IncompatibleEnvironment("alphazero needs Dict observations with 'board' planes (C, H, W) and an 'action_mask'")
+        if len(observation_space["board"].shape) != 3:
+            raise IncompatibleEnvironment(f"alphazero needs 'board' planes of shape (C, H, W), got {observation_space['board'].shape}")
+
+    @classmethod
+    def check_env(cls, env: gym.Env) -> None:
+        cls._check_spaces(env.observation_space, env.action_space)
+        GameAdapter.from_env(env)
+
+    def bind_env(self, env: gym.Env) -> None:
+        """Use ``env.unwrapped.game`` for search in ``act`` (and self-play in ``train``)."""
+        game = GameAdapter.from_env(env)
+        if game.input_shape != self.input_shape or game.n_actions != self.n_actions:
+            raise IncompatibleEnvironment(
+                f"this network was built for boards {self.input_shape} with {self.n_actions} actions, the env has {game.input_shape}, {game.n_actions}"
+            )
+        self.game = game
+
+    def _search(self) -> PUCTSearch:
+        cfg = self.config
+        return PUCTSearch(self.game, cfg.c_puct, cfg.leaf_batch, cfg.dirichlet_alpha, cfg.dirichlet_eps)
+
+    # --- acting ---------------------------------------------------------------------------
+
+    def act(self, obs: Mapping[str, np.ndarray], explore: bool = False) -> int:
+        if self.game is None:
+            return self._act_policy_only(obs)
+        search = self._search()
+        root = search.new_root(self.game.state_from_obs(obs))
+        start = time.perf_counter()
+        search.run([root], Evaluator(self.best_net), self.config.eval_simulations)
+        self.simulations_per_second = search.simulations / max(time.perf_counter() - start, 1e-9)
+        if explore:
+            counts = root.n / root.n.sum()
+            rng = np.random.default_rng([self.seed, int(root.n.sum()), int(np.asarray(obs["board"]).sum())])
+            return int(root.actions[rng.choice(len(root.actions), p=counts)])
+        return best_action(root)
+
+    def _act_policy_only(self, obs: Mapping[str, np.ndarray]) -> int:
+        planes = np.asarray(obs["board"], dtype=np.float32)[None]
+        mask = np.asarray(obs["action_mask"], dtype=bool)[None]
+        priors, _ = Evaluator(self.best_net)(planes, mask)
+        return int(np.argmax(priors[0]))
+
+    # --- training -------------------------------------------------------------------------
+
+    def train(self, env: gym.Env, budget: Budget, callbacks: Callbacks) -> None:
+        self.bind_env(env)
+        threads = torch.get_num_threads()
+        if self.config.num_threads:
+            torch.set_num_threads(self.config.num_threads)
+        try:
+            while not budget.done(self.steps, self.episodes):
+                if not self._iterate(budget, callbacks):
+                    return
+        finally:
+            torch.set_num_threads(threads)
+
+    def _iterate(self, budget: Budget, callbacks: Callbacks) -> bool:
+        """One self-play / train / arena iteration; False if the callbacks asked to stop."""
+        cfg, game = self.config, self.game
+        rng = np.random.default_rng([self.seed, self.iteration])  # per iteration: resuming reproduces the run
+        games = cfg.games_per_iteration
+        if budget.episodes is not None:
+            games = max(1, min(games, budget.episodes - self.episodes))
+        search = self._search()
+        examples, stats = self_play(game, search, Evaluator(self.best_net), games, cfg.simulations, cfg.temperature_moves, rng)
+        for length, ret in zip(stats.lengths, stats.first_player_returns):
+            self.steps += length
+            self.episodes += 1
+            callbacks.on_episode_end(self.steps, ret, length)
+        self.replay = (self.replay + [examples])[-cfg.replay_iterations:]
+        self.simulations_per_second = stats.simulations / max(stats.seconds, 1e-9)
+        metrics: dict[str, float] = {
+            "iteration": float(self.iteration + 1),
+            "selfplay_game_length": float(np.mean(stats.lengths)),
+            "selfplay_simulations_per_second": self.simulations_per_second,
+        }
+        if not callbacks.on_step(self.steps, self.episodes):
+            self.iteration += 1
+            return False
+        metrics.update(self._train_network(rng))
+        metrics.update(self._arena(rng))
+        self.iteration += 1
+        metrics["best_iteration"] = float(self.best_iteration)
+        callbacks.on_metrics(self.steps, metrics)
+        return callbacks.on_step(self.steps, self.episodes)
+
+    def _train_network(self, rng: np.random.Generator) -> dict[str, float]:
+        cfg = self.config
+        data = Examples.concat(self.replay)
+        policy_losses, value_losses = [], []
+        for _ in range(cfg.train_steps):
+            idx = rng.integers(len(data), size=min(cfg.batch_size, len(data)))
+            lp, lv = train_step(self.net, self.optimizer, data.planes[idx], data.policies[idx], data.values[idx])
+            policy_losses.append(lp)
+            value_losses.append(lv)
+        return {
+            "loss_policy": float(np.mean(policy_losses)) if policy_losses else float("nan"),
+            "loss_value": float(np.mean(value_losses)) if value_losses else float("nan"),
+            "replay_positions": float(len(data)),
+        }
+
+    def _arena(self, rng: np.random.Generator) -> dict[str, float]:
+        cfg = self.config
+        if cfg.arena_games == 0:
+            self.best_net.load_state_dict(self.net.state_dict())
+            self.best_iteration = self.iteration + 1
+            return {"promoted": 1.0}
+        search = self._search()
+        new = search_player(search, Evaluator(self.net), cfg.arena_simulations)
+        best = search_player(search, Evaluator(self.best_net), cfg.arena_simulations)
+        result = play_match(self.game, new, best, cfg.arena_games, rng, cfg.arena_opening_moves)
+        promoted = result.wins + result.losses > 0 and result.decisive_win_rate >= cfg.arena_threshold
+        if promoted:
+            self.best_net.load_state_dict(self.net.state_dict())
+            self.best_iteration = self.iteration + 1
+        return {
+            "arena_win_rate": result.decisive_win_rate,
+            "arena_draw_rate": result.draws / result.games,
+            "arena_score": result.score,
+            "promoted": float(promoted),
+        }
+
+    # --- checkpoints ----------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "net": self.net.state_dict(),
+            "best_net": self.best_net.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "iteration": self.iteration,
+            "steps": self.steps,
+            "episodes": self.episodes,
+            "best_iteration": self.best_iteration,
+            "replay": [examples.as_dict() for examples in self.replay],
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.net.load_state_dict(_tensors(state["net"]))
+        self.best_net.load_state_dict(_tensors(state["best_net"]))
+        self.optimizer.load_state_dict(_optimizer_state(state["optimizer"]))
+        self.iteration = int(state["iteration"])
+        self.steps = int(state["steps"])
+        self.episodes = int(state["episodes"])
+        self.best_iteration = int(state["best_iteration"])
+        self.replay = [
+            Examples(np.asarray(p["planes"], np.float32), np.asarray(p["policies"], np.float32), np.asarray(p["values"], np.float32))
+            for p in state["replay"]
+        ]
+
+
+def _tensors(tree: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+    return {key: torch.as_tensor(np.asarray(value)) if not isinstance(value, torch.Tensor) else value for key, value in tree.items()}
+
+
+def _optimizer_state(state: Mapping[str, Any]) -> dict[str, Any]:
+    """Undo the checkpoint's JSON round trip: tuples (betas) came back as lists."""
+    state = copy.deepcopy(dict(state))
+    for group in state.get("param_groups", []):
+        if isinstance(group.get("betas"), list):
+            group["betas"] = tuple(group["betas"])
+    return state
