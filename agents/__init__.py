@@ -54,6 +54,8 @@ _add("thompson", "Bandit: Thompson sampling (Beta-Bernoulli or Gaussian)", ".tab
 # Planning and self-play on board games
 _add("mcts", "Monte Carlo tree search (UCT, random rollouts); plans with the env's game or tabular model", ".mcts", "MCTSAgent")
 _add("alphazero", "AlphaZero: PUCT search + policy-value ResNet trained by self-play (two-player board games)", ".alphazero", "AlphaZeroAgent")
+# Built-in policies of environments
+_add("expert", "The environment's rule-based expert (driving autopilot); use with eval/watch: simdrive eval expert ENV", ".expert", "ExpertAgent")
 
 
 def get_spec(name: str) -> AgentSpec:

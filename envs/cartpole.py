@@ -1,8 +1,8 @@
 """Cart-pole balancing with Gymnasium ``CartPole-v1`` dynamics, single and natively batched.
 
 The physics lives in ONE function, :func:`cartpole_dynamics`, written once with array
-semantics: it takes the state components first (shape ``(4,)`` for one cart, ``(4, N)`` for
-N carts) and the action(s), and both :class:`CartPoleEnv` and :class:`CartPoleVectorEnv`
+semantics: it takes the state (shape ``(4,)`` for one cart, ``(N, 4)`` for N carts) and the
+action(s), and both :class:`CartPoleEnv` and :class:`CartPoleVectorEnv`
 call it. The equations, constants, operation order and Euler integration are those of
 Gymnasium's ``envs/classic_control/cartpole.py`` (itself from Sutton's ``pole.c``), so with
 the same seed and actions the trajectories agree with Gymnasium's to the last bit
@@ -80,9 +80,9 @@ def cartpole_dynamics(state: np.ndarray, action, params: CartPoleParams = DEFAUL
     """Advance cart-poles by one time step ``tau``; the only copy of the physics.
 
     Args:
-        state: components first: ``(x [m], x_dot [m/s], theta [rad], theta_dot [rad/s])``, a
-            ``(4,)`` float64 array for one cart or a ``(4, N)`` float64 array (each row contiguous)
-            for N carts. ``theta`` = 0 is upright, positive leans right.
+        state: ``(x [m], x_dot [m/s], theta [rad], theta_dot [rad/s])`` as a ``(4,)`` float64
+            array for one cart, or an ``(N, 4)`` float64 array (one row per cart) for N carts.
+            ``theta`` = 0 is upright, positive leans right.
         action: 0 (push left) or 1 (push right): an int for one cart, an ``(N,)`` integer array
             (values already checked to be in {0, 1}) for N carts.
         params: the physical constants.
@@ -91,7 +91,7 @@ def cartpole_dynamics(state: np.ndarray, action, params: CartPoleParams = DEFAUL
         The next state, same shape as ``state`` (a new array). The arithmetic is element-wise
         and in the same order as Gymnasium's ``CartPoleEnv.step``, so results are bit-identical.
     """
-    x, x_dot, theta, theta_dot = state
+    x, x_dot, theta, theta_dot = state.T  # floats for (4,), columns for (N, 4)
     force = params.force_table[action]  # -force_mag for 0, +force_mag for 1 [N]
     costheta = np.cos(theta)
     sintheta = np.sin(theta)
@@ -106,10 +106,10 @@ def cartpole_dynamics(state: np.ndarray, action, params: CartPoleParams = DEFAUL
     tau = params.tau
     if params.kinematics_integrator == "euler":
         # (x, x_dot, theta, theta_dot) + tau * (x_dot, xacc, theta_dot, thetaacc), in two array ops
-        return state + tau * np.array((x_dot, xacc, theta_dot, thetaacc))
+        return state + tau * np.array((x_dot, xacc, theta_dot, thetaacc)).T
     x_dot = x_dot + tau * xacc  # semi-implicit Euler: velocities first, positions with the new ones
     theta_dot = theta_dot + tau * thetaacc
-    return np.array((x + tau * x_dot, x_dot, theta + tau * theta_dot, theta_dot))
+    return np.array((x + tau * x_dot, x_dot, theta + tau * theta_dot, theta_dot)).T.copy()
 
 
 def cartpole_terminated(x, theta, params: CartPoleParams = DEFAULT_PARAMS):
@@ -504,7 +504,7 @@ class CartPoleVectorEnv(VectorEnv):
         self.screen_width = 600  # [px]
         self.screen_height = 400  # [px]
 
-        self.state: np.ndarray | None = None  # (4, N) float64: rows x, x_dot, theta, theta_dot
+        self.state: np.ndarray | None = None  # (N, 4) float64: columns x, x_dot, theta, theta_dot
         self.low, self.high = -0.05, 0.05  # reset bounds
         self._steps = np.zeros(self.num_envs, dtype=np.int64)  # steps in the current episode
         self._prev_done = np.zeros(self.num_envs, dtype=bool)  # autoreset these on the next step
@@ -512,8 +512,8 @@ class CartPoleVectorEnv(VectorEnv):
         self._all = np.arange(self.num_envs)
 
     def _initial_states(self, env_ids: np.ndarray) -> np.ndarray:
-        """(4, len(env_ids)) fresh initial states, = np_random.uniform(low, high, 4) per sub-env."""
-        return (self.low + (self.high - self.low) * self._streams.draw(env_ids)).T
+        """(len(env_ids), 4) fresh initial states, = np_random.uniform(low, high, 4) per sub-env."""
+        return self.low + (self.high - self.low) * self._streams.draw(env_ids)
 
     def reset(
         self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
@@ -543,11 +543,11 @@ class CartPoleVectorEnv(VectorEnv):
 
         self._streams.seed(env_ids, [seeds[i] for i in env_ids.tolist()])
         if self.state is None or mask is None:
-            self.state = np.zeros((4, n), dtype=np.float64)
-        self.state[:, env_ids] = self._initial_states(env_ids)
+            self.state = np.zeros((n, 4), dtype=np.float64)
+        self.state[env_ids] = self._initial_states(env_ids)
         self._steps[env_ids] = 0
         self._prev_done[env_ids] = False
-        return np.ascontiguousarray(self.state.T, dtype=np.float32), {}
+        return self.state.astype(np.float32), {}
 
     def step(self, actions) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self.state is None:
@@ -568,7 +568,7 @@ class CartPoleVectorEnv(VectorEnv):
         steps += 1
         steps *= fresh  # 0 for the sub-envs being reset (so truncated is False there)
         truncated = steps >= self.max_episode_steps
-        terminated = cartpole_terminated(state[0], state[2], params)
+        terminated = cartpole_terminated(state[:, 0], state[:, 2], params)
         terminated &= fresh
         if self._sutton_barto_reward:
             reward = 0.0 - terminated  # -1 on termination, else 0 [float64]
@@ -576,9 +576,9 @@ class CartPoleVectorEnv(VectorEnv):
             reward = fresh.astype(np.float64)  # 1 per step, 0 on the reset step
         if not fresh.all():
             ids = prev_done.nonzero()[0]
-            state[:, ids] = self._initial_states(ids)
+            state[ids] = self._initial_states(ids)
         self._prev_done = terminated | truncated
-        return np.ascontiguousarray(state.T, dtype=np.float32), reward, terminated, truncated, {}
+        return state.astype(np.float32), reward, terminated, truncated, {}
 
     def render(self) -> tuple[np.ndarray, ...] | None:
         if self.render_mode is None:
@@ -590,7 +590,7 @@ class CartPoleVectorEnv(VectorEnv):
         if self.state is None:
             raise ValueError("CartPole's state is None, it probably hasn't been reset yet.")
         return tuple(
-            render_cartpole(float(self.state[0, i]), float(self.state[2, i]), self.params, self.screen_width, self.screen_height)
+            render_cartpole(float(self.state[i, 0]), float(self.state[i, 2]), self.params, self.screen_width, self.screen_height)
             for i in range(self.render_num_envs)
         )
 

@@ -93,5 +93,55 @@ def load_agent(path: str | Path, env: gym.Env | None = None, seed: int = 0) -> L
     return LoadedAgent(agent, checkpoint, Path(path))
 
 
+BUILTIN_POLICIES = ("expert",)
+
+
+@dataclass
+class PolicySource:
+    """What `eval`/`watch` play: a loaded checkpoint, or a built-in policy such as the expert."""
+
+    agent: Any
+    agent_name: str
+    env_id: str
+    env_kwargs: dict[str, Any]
+    checkpoint: Path | None
+
+
+def resolve_policy(source: str | Path, env_id: str | None, seed: int, env_kwargs: Mapping[str, Any] | None = None) -> PolicySource:
+    """Load the agent behind ``source`` (a checkpoint path or a built-in name) for ``env_id``."""
+    from simdrive.envs_registry import make_env, resolve_env_id
+
+    if str(source) in BUILTIN_POLICIES and not Path(source).exists():
+        if env_id is None:
+            raise UserError(f"'{source}' is a built-in policy: name the environment, e.g. simdrive eval {source} simdrive/Highway-v0")
+        target = resolve_env_id(env_id)
+        kwargs = dict(env_kwargs or {})
+        cls = agent_class(str(source))
+        probe = make_env(target, kwargs)
+        check_compatible(cls, probe, target)
+        agent = instantiate(cls, probe, agent_config(cls, ()), seed)
+        probe.close()
+        return PolicySource(agent, str(source), target, kwargs, None)
+    checkpoint = read_checkpoint(source)
+    target = resolve_env_id(env_id) if env_id else checkpoint.env_id
+    if env_kwargs is not None:
+        kwargs = dict(env_kwargs)
+    else:
+        kwargs = dict(checkpoint.env_kwargs) if target == checkpoint.env_id else {}
+    cls = agent_class(checkpoint.agent)
+    probe = make_env(target, kwargs)
+    check_compatible(cls, probe, target)
+    loaded = load_agent(source, env=probe, seed=seed)
+    probe.close()
+    return PolicySource(loaded.agent, checkpoint.agent, target, kwargs, Path(source))
+
+
+def bind_to_env(agent: Any, env: Any) -> None:
+    """Agents that read the environment's state (the expert) are given the env."""
+    bind = getattr(agent, "bind_env", None)
+    if bind is not None:
+        bind(env)
+
+
 def describe_config(config: Any) -> dict[str, Any]:
     return config_to_dict(config)

@@ -138,7 +138,7 @@ def train_command(
 @app.command("eval")
 @user_errors
 def eval_command(
-    checkpoint: Path = typer.Argument(..., help="Checkpoint written by `simdrive train`."),
+    checkpoint: str = typer.Argument(..., help="Checkpoint written by `simdrive train`, or `expert` (built-in policy)."),
     env: Optional[str] = typer.Argument(None, help="Environment (default: the one it was trained on)."),
     episodes: int = typer.Option(10, "--episodes", min=1, help="Number of evaluation episodes."),
     seed: int = typer.Option(0, "--seed", help="Seed of the first episode."),
@@ -161,7 +161,7 @@ def eval_command(
 @app.command("watch")
 @user_errors
 def watch_command(
-    checkpoint: Path = typer.Argument(..., help="Checkpoint written by `simdrive train`."),
+    checkpoint: str = typer.Argument(..., help="Checkpoint written by `simdrive train`, or `expert` (built-in policy)."),
     env: Optional[str] = typer.Argument(None, help="Environment (default: the one it was trained on)."),
     episodes: int = typer.Option(3, "--episodes", min=1, help="Episodes to play."),
     fps: float = typer.Option(10.0, "--fps", min=0.1, help="Frames per second."),

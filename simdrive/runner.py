@@ -23,11 +23,12 @@ from simdrive import plots
 from simdrive.agents_registry import (
     agent_class,
     agent_config,
+    bind_to_env,
     check_compatible,
     describe_config,
     instantiate,
-    load_agent,
     read_checkpoint,
+    resolve_policy,
 )
 from simdrive.config import to_yaml
 from simdrive.envs_registry import make_env, make_training_env, resolve_env_id
@@ -193,6 +194,7 @@ def _default_out_dir(agent: str, env_id: str) -> Path:
 def evaluate(agent: Any, env: gym.Env, episodes: int, seed: int) -> EvalResult:
     """Run ``episodes`` greedy episodes (seeds ``seed``, ``seed+1``, ...)."""
     returns, lengths = [], []
+    bind_to_env(agent, env)
     for episode in range(episodes):
         obs, _ = env.reset(seed=seed + episode)
         reset_hook = getattr(agent, "reset_episode", None)
@@ -332,24 +334,18 @@ def train(request: TrainRequest) -> RunSummary:
 
 
 def evaluate_checkpoint(
-    path: Path, env_id: str | None, episodes: int, seed: int, track: bool, env_kwargs: Mapping[str, Any] | None = None
+    path: Path | str, env_id: str | None, episodes: int, seed: int, track: bool, env_kwargs: Mapping[str, Any] | None = None
 ) -> RunSummary:
-    """Evaluate a saved agent (optionally on another environment) and track the run."""
+    """Evaluate a saved agent (or a built-in policy such as ``expert``) and track the run."""
     started = time.perf_counter()
-    checkpoint = read_checkpoint(path)
-    target = resolve_env_id(env_id) if env_id else checkpoint.env_id
-    kwargs = dict(env_kwargs) if env_kwargs is not None else (checkpoint.env_kwargs if target == checkpoint.env_id else {})
-    cls = agent_class(checkpoint.agent)
-    probe = make_env(target, kwargs)
-    check_compatible(cls, probe, target)
-    loaded = load_agent(path, env=probe, seed=seed)
-    probe.close()
-    env = make_env(target, eval_env_kwargs(loaded.agent, kwargs))
-    tracker = make_tracker(track, run_name=f"eval {checkpoint.agent} {target}", tags={"simdrive.command": "eval"})
+    source = resolve_policy(path, env_id, seed, env_kwargs)
+    env = make_env(source.env_id, eval_env_kwargs(source.agent, source.env_kwargs))
+    tracker = make_tracker(track, run_name=f"eval {source.agent_name} {source.env_id}", tags={"simdrive.command": "eval"})
     status = "FAILED"
     try:
-        tracker.log_params({"agent": checkpoint.agent, "env": target, "checkpoint": str(path), "episodes": episodes, "seed": seed})
-        result = evaluate(loaded.agent, env, episodes, seed)
+        tracker.log_params({"agent": source.agent_name, "env": source.env_id, "checkpoint": str(source.checkpoint or path),
+                            "episodes": episodes, "seed": seed, **{f"env.{k}": v for k, v in source.env_kwargs.items()}})
+        result = evaluate(source.agent, env, episodes, seed)
         for index, (ret, length) in enumerate(zip(result.returns, result.lengths)):
             tracker.log_metrics({"episode_return": ret, "episode_length": length}, step=index)
         tracker.log_metrics({"eval_return_mean": result.mean, "eval_return_std": result.std}, step=episodes)
@@ -359,9 +355,9 @@ def evaluate_checkpoint(
         tracker.end(status)
     return RunSummary(
         run_id=tracker.run_id,
-        agent=checkpoint.agent,
-        env=target,
-        checkpoint=str(path),
+        agent=source.agent_name,
+        env=source.env_id,
+        checkpoint=str(source.checkpoint) if source.checkpoint else None,
         eval_return_mean=result.mean,
         eval_return_std=result.std,
         eval_episodes=len(result.returns),

@@ -1,25 +1,20 @@
-"""`simdrive watch`: play a saved agent's episodes on screen or into a video."""
+"""`simdrive watch`: play a saved agent's (or the expert's) episodes on screen or into a video."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from simdrive import viewer
-from simdrive.agents_registry import agent_class, check_compatible, load_agent, read_checkpoint
-from simdrive.envs_registry import make_env, resolve_env_id
+from simdrive.agents_registry import bind_to_env, resolve_policy
+from simdrive.envs_registry import make_env
 from simdrive.runner import eval_env_kwargs
 
 
-def watch(checkpoint: Path, env_id: str | None, episodes: int, fps: float, seed: int, record: str | None) -> Path | None:
-    saved = read_checkpoint(checkpoint)
-    target = resolve_env_id(env_id) if env_id else saved.env_id
-    kwargs = saved.env_kwargs if target == saved.env_id else {}
-    probe = make_env(target, kwargs)
-    check_compatible(agent_class(saved.agent), probe, target)
-    loaded = load_agent(checkpoint, env=probe, seed=seed)
-    probe.close()
-    env = make_env(target, eval_env_kwargs(loaded.agent, kwargs), render_mode="rgb_array")
-    agent = loaded.agent
+def watch(source: Path | str, env_id: str | None, episodes: int, fps: float, seed: int, record: str | None) -> Path | None:
+    policy = resolve_policy(source, env_id, seed)
+    agent = policy.agent
+    env = make_env(policy.env_id, eval_env_kwargs(agent, policy.env_kwargs), render_mode="rgb_array")
+    bind_to_env(agent, env)
     try:
         return viewer.play(
             env,
@@ -28,7 +23,7 @@ def watch(checkpoint: Path, env_id: str | None, episodes: int, fps: float, seed:
             seed=seed,
             fps=fps,
             record=record,
-            title=f"SimDrive: {saved.agent} on {target}",
+            title=f"SimDrive: {policy.agent_name} on {policy.env_id}",
             extra_hud=viewer.info_hud,
             reset_hook=getattr(agent, "reset_episode", None),
         )

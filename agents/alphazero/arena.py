@@ -65,7 +65,7 @@ def play_match(game: GameAdapter, player_a: Player, player_b: Player, games: int
         if not live:
             break
         for player, is_a in ((player_a, True), (player_b, False)):
-            mine = [j for j in live if (first_is_a[j] == (ply[j] % 2 == 0)) == is_a]
+            mine = [j for j in live if not game.is_terminal(states[j]) and (first_is_a[j] == (ply[j] % 2 == 0)) == is_a]
             if not mine:
                 continue
             actions = player([states[j] for j in mine])

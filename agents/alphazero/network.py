@@ -67,4 +67,4 @@ def train_step(net: PolicyValueNet, optimizer: torch.optim.Optimizer, planes: np
     optimizer.zero_grad()
     (policy_loss + value_loss).backward()
     optimizer.step()
-    return float(policy_loss), float(value_loss)
+    return policy_loss.item(), value_loss.item()

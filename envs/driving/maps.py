@@ -74,13 +74,13 @@ class RacetrackParams:
     lanes: int = 2  # [-]
     lane_width: float = 5.0  # [m]
     speed_limit: float = 20.0  # [m/s]
-    scale: float = 1.0  # size multiplier of the track's control points [-]
+    scale: float = 1.5  # size multiplier of the track's control points [-]
 
     def __post_init__(self):
         _check(self, lanes=(1, 4), lane_width=(2.0, 8.0), speed_limit=(1.0, 50.0), scale=(0.5, 4.0))
 
 
-_TRACK = [(0, 0), (120, 0), (200, 30), (230, 100), (190, 160), (120, 150), (80, 110), (30, 150), (-50, 140), (-80, 70), (-60, 15)]
+_TRACK = [(0, 0), (120, 0), (200, 30), (230, 100), (190, 160), (120, 150), (80, 128), (30, 150), (-50, 140), (-80, 70), (-60, 15)]
 
 
 def build_racetrack(p: RacetrackParams = RacetrackParams()) -> Map:
@@ -93,7 +93,7 @@ def build_racetrack(p: RacetrackParams = RacetrackParams()) -> Map:
     road = b.build()
     lanes = np.arange(p.lanes)
     start = 10.0
-    return Map(road, np.array([0, 0]), lanes, start, start, lanes, lanes, "window", window=(-200.0, 600.0))
+    return Map(road, np.array([0, 0]), lanes, start, start, lanes, lanes, "entries")
 
 
 @dataclass(frozen=True)

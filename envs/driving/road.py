@@ -331,21 +331,21 @@ class Road:
         for q in range(len(self.specs)):
             for d, sign in ((self.sec_dmax[q], 1.0), (self.sec_dmin[q], -1.0)):
                 b = self.boundary(q, d)
-                # subdivide long straight pieces so partially hidden edges are kept piecewise
-                sub = [b[:1]]
-                for i in range(len(b) - 1):
+                for i in range(len(b) - 1):  # build time only
                     n = max(1, int(np.ceil(np.linalg.norm(b[i + 1] - b[i]) / piece)))
-                    t = np.linspace(0, 1, n + 1)[1:, None]
-                    sub.append(b[i] + t * (b[i + 1] - b[i]))
-                b = np.concatenate(sub)
-                a, c = b[:-1], b[1:]
-                v = c - a
-                n = np.stack([-v[:, 1], v[:, 0]], 1) / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-9) * sign
-                mid = (a + c) / 2
-                out = mid + probe * n
-                inn = mid - probe * n
-                keep = ~self.drivable(out[:, 0], out[:, 1]) & self.drivable(inn[:, 0], inn[:, 1])
-                segs.append(np.concatenate([a, c], axis=1)[keep])
+                    t = np.linspace(0, 1, n + 1)[:, None]
+                    pp = b[i] + t * (b[i + 1] - b[i])
+                    a, c = pp[:-1], pp[1:]
+                    v = c - a
+                    nrm = np.stack([-v[:, 1], v[:, 0]], 1) / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-9) * sign
+                    mid = (a + c) / 2
+                    out = mid + probe * nrm
+                    inn = mid - probe * nrm
+                    keep = ~self.drivable(out[:, 0], out[:, 1]) & self.drivable(inn[:, 0], inn[:, 1])
+                    if keep.all():  # whole boundary segment is an edge: keep it in one piece
+                        segs.append(np.concatenate([b[i], b[i + 1]])[None, :])
+                    else:
+                        segs.append(np.concatenate([a, c], axis=1)[keep])
             # end caps, split into pieces across the section
             for end in (0, 1):
                 j = self.sec_seg[q] if end == 0 else self.sec_seg[q + 1] - 1

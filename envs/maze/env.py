@@ -24,6 +24,11 @@ from envs.tabular_model import TabularModel
 MAX_MODEL_BYTES = 1 << 30
 
 
+class ModelTooLarge(AttributeError, ValueError):
+    """The maze is too large for a dense model. An ``AttributeError`` too, so that
+    ``getattr(env.unwrapped, "model", None)`` / ``hasattr`` report "no model" instead of failing."""
+
+
 @dataclass(frozen=True)
 class MazeConfig:
     """Everything that defines a maze environment; fixed for the env's lifetime.
@@ -148,7 +153,8 @@ class MazeEnv(gym.Env[int, int]):
 
     ## Model
     ``env.unwrapped.model`` is the exact :class:`~envs.tabular_model.TabularModel`
-    (built on first access; a dense (S, A, S) array, so it is refused above 1 GiB).
+    (built on first access; a dense (S, A, S) array, so above 1 GiB it raises
+    ``ModelTooLarge``, a ``ValueError`` and ``AttributeError``: ``hasattr(env, "model")`` is False).
 
     ## Arguments
     ``render_mode``: ``None``, ``"rgb_array"`` or ``"human"``; ``config``: a
@@ -243,7 +249,7 @@ class MazeEnv(gym.Env[int, int]):
             n_states = self.observation_space.n
             n_bytes = n_states * n_states * 4 * 8
             if n_bytes > MAX_MODEL_BYTES:
-                raise ValueError(
+                raise ModelTooLarge(
                     f"the dense model of this maze would take {n_bytes / 2**30:.1f} GiB "
                     f"({n_states} states); use a smaller maze or fewer carrots"
                 )

@@ -249,6 +249,7 @@ def test_large_model_is_refused_clearly():
     env = MazeEnv(maze_size=(30, 30), n_carrots=6)
     with pytest.raises(ValueError, match="GiB"):
         _ = env.model
+    assert getattr(env, "model", None) is None  # agents probing for a model see none
 
 
 def test_render_generated_maze():
