@@ -57,6 +57,15 @@ _add("alphazero", "AlphaZero: PUCT search + policy-value ResNet trained by self-
 # Built-in policies of environments
 _add("expert", "The environment's rule-based expert (driving autopilot); use with eval/watch: simdrive eval expert ENV", ".expert", "ExpertAgent")
 
+# Deep RL (torch)
+_add("dqn", "Deep Q-Network: replay buffer (uniform or prioritized), target network, Double DQN, CNN for pixels", ".dqn", "DQNAgent")
+_add("reinforce", "REINFORCE policy gradient with a learned value baseline (discrete or continuous actions)", ".reinforce", "ReinforceAgent")
+_add("a2c", "Advantage actor-critic: batched envs, GAE, entropy bonus, optional LSTM/GRU backbone", ".a2c", "A2CAgent")
+# Stable-Baselines3 adapters (optional dependency)
+_add("sb3:ppo", "Stable-Baselines3 PPO through the SimDrive agent protocol", ".sb3", "SB3PPOAgent")
+_add("sb3:dqn", "Stable-Baselines3 DQN through the SimDrive agent protocol", ".sb3", "SB3DQNAgent")
+_add("sb3:a2c", "Stable-Baselines3 A2C through the SimDrive agent protocol", ".sb3", "SB3A2CAgent")
+
 
 def get_spec(name: str) -> AgentSpec:
     """The spec for ``name``; a ``KeyError`` names the closest match and the valid names."""

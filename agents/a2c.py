@@ -39,6 +39,7 @@ from .torch_utils import (
     module_state,
     obs_to_tensor,
     optimizer_state,
+    preserve_global_rng,
     resolve_device,
     scale_last_layer,
 )
@@ -137,9 +138,10 @@ class A2CAgent:
         self.seed = int(seed)
         self.device = resolve_device(cfg.device)
         self.generator = make_generator(seed, self.device)
-        self.net = ActorCritic(
-            observation_space, action_space, cfg.backbone, cfg.hidden, cfg.activation, cfg.shared_backbone, cfg.recurrent_hidden, cfg.log_std_init, make_generator(seed)
-        ).to(self.device)
+        with preserve_global_rng():
+            self.net = ActorCritic(
+                observation_space, action_space, cfg.backbone, cfg.hidden, cfg.activation, cfg.shared_backbone, cfg.recurrent_hidden, cfg.log_std_init, make_generator(seed)
+            ).to(self.device)
         if cfg.optimizer == "rmsprop":
             self.optimizer: torch.optim.Optimizer = torch.optim.RMSprop(self.net.parameters(), lr=cfg.learning_rate, alpha=0.99, eps=1e-5)
         else:

@@ -301,14 +301,15 @@ def compute_gae(
 
 
 def nstep_returns(rewards: np.ndarray, next_values: np.ndarray, terminated: np.ndarray, dones: np.ndarray, gamma: float) -> np.ndarray:
-    """Discounted returns within a ``(T, N)`` rollout, bootstrapped with ``next_values``
-    where the rollout or a truncated episode ends (each step gets up to T-t rewards)."""
+    """Discounted returns within a ``(T, N)`` rollout (step t sums up to T - t rewards),
+    bootstrapped with ``next_values`` where the rollout or an episode ends, except at
+    termination. Equals ``compute_gae(..., lam=1)``'s returns."""
     steps = rewards.shape[0]
     returns = np.zeros_like(rewards, dtype=np.float32)
-    running = next_values[-1] * (1.0 - terminated[-1])
+    following = np.zeros_like(rewards[0], dtype=np.float32)
     for t in reversed(range(steps)):
-        bootstrap = gamma * (1.0 - terminated[t]) * next_values[t]
-        follow = gamma * running
-        running = rewards[t] + np.where(dones[t] > 0, bootstrap, follow if t < steps - 1 else bootstrap)
-        returns[t] = running
+        bootstrap = (1.0 - terminated[t]) * next_values[t]
+        continues = 0.0 if t == steps - 1 else (1.0 - dones[t])
+        following = rewards[t] + gamma * np.where(continues > 0, following, bootstrap)
+        returns[t] = following
     return returns

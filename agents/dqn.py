@@ -15,6 +15,10 @@ through the Nature CNN; vectors through an MLP (``backbone`` picks, ``auto`` by 
 Works on a single env or a Gymnasium vector env (``num_envs > 1``); the step after an
 episode end under ``NEXT_STEP`` autoreset is not stored (see ``agents.rollout``).
 
+Memory: the buffer keeps ``obs`` and ``next_obs`` as preallocated arrays, so pixel
+observations cost ``2 * 4*84*84`` bytes per transition (~5.6 GB at the default 100k
+capacity, touched lazily); set ``buffer_size`` to 1e4-5e4 for pixel runs.
+
 Checkpoints hold both networks, the optimizer, and the step counters. The replay buffer
 is saved only with ``save_replay_buffer=true``; otherwise a resumed run starts with an
 empty buffer that refills for ``learning_starts`` steps before updates resume.
@@ -48,6 +52,7 @@ from .torch_utils import (
     module_state,
     obs_to_tensor,
     optimizer_state,
+    preserve_global_rng,
     resolve_device,
 )
 
@@ -114,8 +119,9 @@ class DQNAgent:
         self.device = resolve_device(cfg.device)
         self.rng = np.random.default_rng(seed)
         generator = make_generator(seed)
-        encoder, dim = build_encoder(cfg.backbone, observation_space, hidden=cfg.hidden, features_dim=cfg.features_dim)
-        self.q = init_module(QNetwork(encoder, dim, self.n_actions), generator).to(self.device)
+        with preserve_global_rng():
+            encoder, dim = build_encoder(cfg.backbone, observation_space, hidden=cfg.hidden, features_dim=cfg.features_dim)
+            self.q = init_module(QNetwork(encoder, dim, self.n_actions), generator).to(self.device)
         self.q_target = copy.deepcopy(self.q)
         self.q_target.requires_grad_(False)
         self.optimizer = make_adam(self.q.parameters(), cfg.learning_rate)

@@ -52,11 +52,13 @@ class MCTSConfig:
     simulations: int = 400
     """Search iterations (select, expand, roll out, back up) per move [-]."""
     c: float = 1.4
-    """UCB1 exploration constant, in units of the return (values are in [-1, 1] for board games) [-]."""
+    """UCB1 exploration constant [-]. Two-player values are in [-1, 1]; single-player Q values
+    are rescaled to [0, 1] by the min/max return seen in the search, so c needs no tuning per env."""
     rollout_limit: int = 200
     """Most random moves per rollout; a cut-off rollout scores the rewards collected so far [moves]."""
-    gamma: float = 1.0
-    """Discount of single-player returns (two-player games are undiscounted) [-]."""
+    gamma: float = 0.95
+    """Discount of single-player returns; below 1 it makes the search prefer short paths even
+    when random rollouts reach the goal anyway (two-player games are undiscounted) [-]."""
 
     def __post_init__(self) -> None:
         if self.simulations < 1:
@@ -220,6 +222,10 @@ class UCTSearch:
             raise ValueError("cannot search from a terminal state")
         c, sign, gamma = self.config.c, self.sign, self.gamma
         n_sims = simulations or self.config.simulations
+        # single-player returns have no fixed scale: Q is normalised to [0, 1] with the
+        # smallest and largest backed-up values of this search (as MuZero), so c is scale-free
+        normalise = sign > 0
+        lo, hi = math.inf, -math.inf
         for _ in range(n_sims):
             node, path = root, []
             while True:
@@ -238,7 +244,10 @@ class UCTSearch:
                     path.append((node, i, reward))
                     value = 0.0 if done else self._rollout(child_state, rng)
                     break
-                ucb = node.w / node.n + c * np.sqrt(math.log(node.visits) / node.n)
+                q = node.w / node.n
+                if normalise and hi > lo:
+                    q = (q - lo) / (hi - lo)
+                ucb = q + c * np.sqrt(math.log(node.visits) / node.n)
                 i = int(np.argmax(ucb))
                 if self.stochastic:
                     child_state, reward, done = self.model.step(node.state, int(node.actions[i]))
@@ -256,6 +265,8 @@ class UCTSearch:
                 node = child
             for parent, i, reward in reversed(path):
                 value = reward + sign * gamma * value
+                if normalise:
+                    lo, hi = min(lo, value), max(hi, value)
                 parent.n[i] += 1
                 parent.w[i] += value
                 parent.visits += 1

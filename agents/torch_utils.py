@@ -9,8 +9,9 @@ stochastic action sampling takes the generator explicitly.
 
 from __future__ import annotations
 
+import contextlib
 import math
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 import torch
@@ -25,6 +26,17 @@ def resolve_device(name: str) -> torch.device:
         return torch.device(name)
     except RuntimeError as error:
         raise ValueError(f"unknown device '{name}'; use 'cpu', 'cuda', 'cuda:N' or 'auto'") from error
+
+
+@contextlib.contextmanager
+def preserve_global_rng() -> Iterator[None]:
+    """Restore torch's global CPU RNG state on exit: building ``nn`` modules draws their
+    default initialisation from it, which agents then overwrite with ``init_module``."""
+    state = torch.get_rng_state()
+    try:
+        yield
+    finally:
+        torch.set_rng_state(state)
 
 
 def make_generator(seed: int, device: torch.device | str = "cpu") -> torch.Generator:

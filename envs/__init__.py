@@ -65,3 +65,40 @@ _register(
     entry_point="envs.boardgames.connect4:ConnectFourEnv",
     max_episode_steps=43,
 )
+
+# Top-down driving simulator (envs/driving): natively batched with gymnasium.make_vec.
+_register(
+    "simdrive/Highway-v0",
+    "Top-down 4-lane highway, 50 IDM/MOBIL vehicles, meta-actions at 1 Hz, batched natively",
+    entry_point="envs.driving.env:HighwayEnv",
+    vector_entry_point="envs.driving.env:HighwayVectorEnv",
+    max_episode_steps=40,
+)
+_register(
+    "simdrive/Merge-v0",
+    "Top-down highway with an on-ramp: ramp traffic merges in front of the ego (meta-actions, 5 Hz)",
+    entry_point="envs.driving.env:MergeEnv",
+    vector_entry_point="envs.driving.env:MergeVectorEnv",
+    max_episode_steps=200,
+)
+_register(
+    "simdrive/Racetrack-v0",
+    "Top-down closed curvy two-lane track, one lap, continuous steer/throttle/brake at 5 Hz",
+    entry_point="envs.driving.env:RacetrackEnv",
+    vector_entry_point="envs.driving.env:RacetrackVectorEnv",
+    max_episode_steps=600,
+)
+_register(
+    "simdrive/Intersection-v0",
+    "Top-down signalized four-way intersection: turn left through cross traffic, stop on red (meta-actions, 5 Hz)",
+    entry_point="envs.driving.env:IntersectionEnv",
+    vector_entry_point="envs.driving.env:IntersectionVectorEnv",
+    max_episode_steps=300,
+)
+_register(
+    "simdrive/Roundabout-v0",
+    "Top-down one-lane roundabout: give way to the ring, leave at the 2nd exit (meta-actions, 5 Hz)",
+    entry_point="envs.driving.env:RoundaboutEnv",
+    vector_entry_point="envs.driving.env:RoundaboutVectorEnv",
+    max_episode_steps=300,
+)

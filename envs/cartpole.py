@@ -1,9 +1,8 @@
 """Cart-pole balancing with Gymnasium ``CartPole-v1`` dynamics, single and natively batched.
 
-The physics lives in ONE function, :func:`cartpole_dynamics`, written once with array
-semantics: it takes the state (shape ``(4,)`` for one cart, ``(N, 4)`` for N carts) and the
-action(s), and both :class:`CartPoleEnv` and :class:`CartPoleVectorEnv`
-call it. The equations, constants, operation order and Euler integration are those of
+The physics lives in ONE function, :func:`cartpole_dynamics`: it takes the state (shape
+``(4,)`` for one cart, ``(N, 4)`` for N carts) and the action(s), and both :class:`CartPoleEnv`
+and :class:`CartPoleVectorEnv` call it. The equations, constants, operation order and Euler integration are those of
 Gymnasium's ``envs/classic_control/cartpole.py`` (itself from Sutton's ``pole.c``), so with
 the same seed and actions the trajectories agree with Gymnasium's to the last bit
 (``tests/envs/test_cartpole.py`` checks it to 1e-9 over more than 10,000 steps).
@@ -15,6 +14,7 @@ pygame; ``human`` shows those frames in a pygame window (pygame imported lazily)
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -56,21 +56,22 @@ class CartPoleParams:
     theta_threshold_radians: float = 12 * 2 * math.pi / 360  # |pole angle| that ends the episode [rad]
     x_threshold: float = 2.4  # |cart position| that ends the episode [m]
 
+    # Derived in __post_init__, not arguments:
+    total_mass: float = field(init=False, repr=False, compare=False)  # masscart + masspole [kg]
+    polemass_length: float = field(init=False, repr=False, compare=False)  # masspole * length [kg m]
+    force_table: np.ndarray = field(init=False, repr=False, compare=False)  # force of action 0, 1 [N]
+
     def __post_init__(self) -> None:
         if self.kinematics_integrator not in ("euler", "semi-implicit euler"):
             raise ValueError(
-                f"kinematics_integrator must be 'euler' or 'semi-implicit euler', got {self.kinematics_integrator!r}"
+                "kinematics_integrator must be 'euler' or 'semi-implicit euler', "
+                f"got {self.kinematics_integrator!r}"
             )
-        # Derived constants, computed once (the dataclass stays frozen for its fields).
-        object.__setattr__(self, "total_mass", self.masspole + self.masscart)  # [kg]
-        object.__setattr__(self, "polemass_length", self.masspole * self.length)  # [kg m]
+        object.__setattr__(self, "total_mass", self.masspole + self.masscart)
+        object.__setattr__(self, "polemass_length", self.masspole * self.length)
         table = np.array([-self.force_mag, self.force_mag], dtype=np.float64)
         table.flags.writeable = False
-        object.__setattr__(self, "force_table", table)  # force of action 0 / 1 [N]
-
-    total_mass: float = field(init=False, repr=False, compare=False)
-    polemass_length: float = field(init=False, repr=False, compare=False)
-    force_table: np.ndarray = field(init=False, repr=False, compare=False)
+        object.__setattr__(self, "force_table", table)
 
 
 DEFAULT_PARAMS = CartPoleParams()
@@ -81,20 +82,29 @@ def cartpole_dynamics(state: np.ndarray, action, params: CartPoleParams = DEFAUL
 
     Args:
         state: ``(x [m], x_dot [m/s], theta [rad], theta_dot [rad/s])`` as a ``(4,)`` float64
-            array for one cart, or an ``(N, 4)`` float64 array (one row per cart) for N carts.
-            ``theta`` = 0 is upright, positive leans right.
+            array for one cart, or an ``(N, 4)`` float64 array (one row per cart, any memory order;
+            column-major is fastest) for N carts. ``theta`` = 0 is upright, positive leans right.
         action: 0 (push left) or 1 (push right): an int for one cart, an ``(N,)`` integer array
             (values already checked to be in {0, 1}) for N carts.
         params: the physical constants.
 
     Returns:
-        The next state, same shape as ``state`` (a new array). The arithmetic is element-wise
-        and in the same order as Gymnasium's ``CartPoleEnv.step``, so results are bit-identical.
+        The next state, same shape as ``state`` (a new array; a column-major ``(N, 4)`` input gives
+        a column-major output). The arithmetic is element-wise and in the same order as Gymnasium's ``CartPoleEnv.step``, so
+        results are bit-identical to it.
     """
-    x, x_dot, theta, theta_dot = state.T  # floats for (4,), columns for (N, 4)
-    force = params.force_table[action]  # -force_mag for 0, +force_mag for 1 [N]
-    costheta = np.cos(theta)
-    sintheta = np.sin(theta)
+    if state.ndim == 1:
+        # One cart: the same formulas below on Python floats (IEEE doubles like numpy's, ~3x
+        # cheaper per operation than numpy scalars); cos/sin still come from numpy.
+        x, x_dot, theta, theta_dot = state.tolist()
+        force = params.force_mag if action == 1 else -params.force_mag  # [N]
+        costheta = float(np.cos(theta))
+        sintheta = float(np.sin(theta))
+    else:
+        x, x_dot, theta, theta_dot = state.T  # columns of (N, 4)
+        force = params.force_table[action]  # -force_mag for action 0, +force_mag for 1 [N]
+        costheta = np.cos(theta)
+        sintheta = np.sin(theta)
     total_mass = params.total_mass
     polemass_length = params.polemass_length
     # https://coneural.org/florian/papers/05_cart_pole.pdf ; x * x == np.square(x) exactly
@@ -105,11 +115,15 @@ def cartpole_dynamics(state: np.ndarray, action, params: CartPoleParams = DEFAUL
     xacc = temp - polemass_length * thetaacc * costheta / total_mass
     tau = params.tau
     if params.kinematics_integrator == "euler":
-        # (x, x_dot, theta, theta_dot) + tau * (x_dot, xacc, theta_dot, thetaacc), in two array ops
-        return state + tau * np.array((x_dot, xacc, theta_dot, thetaacc)).T
-    x_dot = x_dot + tau * xacc  # semi-implicit Euler: velocities first, positions with the new ones
+        # (x, x_dot, theta, theta_dot) += tau * (x_dot, xacc, theta_dot, thetaacc), as one array
+        # expression for one or N carts (for N carts: (N, 4), column-major like the input).
+        return state + tau * np.array((x_dot, xacc, theta_dot, thetaacc), dtype=np.float64).T
+    # semi-implicit Euler: velocities first, positions with the new velocities
+    x_dot = x_dot + tau * xacc
+    x = x + tau * x_dot
     theta_dot = theta_dot + tau * thetaacc
-    return np.array((x + tau * x_dot, x_dot, theta + tau * theta_dot, theta_dot)).T.copy()
+    theta = theta + tau * theta_dot
+    return np.array((x, x_dot, theta, theta_dot), dtype=np.float64).T
 
 
 def cartpole_terminated(x, theta, params: CartPoleParams = DEFAULT_PARAMS):
@@ -196,7 +210,9 @@ class _HumanWindow:
         try:
             import pygame
         except ImportError as e:  # pragma: no cover - pygame is a core dependency
-            raise gym.error.DependencyNotInstalled("pygame is needed for render_mode='human': pip install pygame") from e
+            raise gym.error.DependencyNotInstalled(
+                "pygame is needed for render_mode='human': pip install pygame"
+            ) from e
         self._pygame = pygame
         pygame.display.init()
         pygame.display.set_caption(caption)
@@ -328,16 +344,16 @@ class CartPoleEnv(gym.Env[np.ndarray, int]):
         self.steps_beyond_terminated: int | None = None
 
     def step(self, action):
-        if action.__class__ is not int:  # fast path for plain ints, full check otherwise
-            if not self.action_space.contains(action):
-                raise AssertionError(f"{action!r} ({type(action)}) invalid")
-            action = int(action)
-        elif action != 0 and action != 1:
+        try:  # ints, numpy integers and 0-d integer arrays, like Discrete(2).contains
+            a = operator.index(action)
+        except TypeError:
+            a = -1
+        if a != 0 and a != 1:
             raise AssertionError(f"{action!r} ({type(action)}) invalid")
         if self.state is None:
             raise AssertionError("Call reset before using step method.")
         params = self.params
-        state = self.state = cartpole_dynamics(self.state, action, params)
+        state = self.state = cartpole_dynamics(self.state, a, params)
         terminated = bool(cartpole_terminated(state[0], state[2], params))
 
         if not terminated:
@@ -367,7 +383,7 @@ class CartPoleEnv(gym.Env[np.ndarray, int]):
         self.steps_beyond_terminated = None
         if self.render_mode == "human":
             self.render()
-        return self.state.astype(np.float32), {}
+        return self.state.astype(np.float32, order="C"), {}
 
     def render(self):
         if self.render_mode is None:
@@ -380,7 +396,8 @@ class CartPoleEnv(gym.Env[np.ndarray, int]):
             return None
         if self.state is None:
             return None
-        frame = render_cartpole(float(self.state[0]), float(self.state[2]), self.params, self.screen_width, self.screen_height)
+        x, theta = float(self.state[0]), float(self.state[2])
+        frame = render_cartpole(x, theta, self.params, self.screen_width, self.screen_height)
         if self.render_mode == "rgb_array":
             return frame
         if self._window is None:
@@ -411,34 +428,37 @@ class _ResetStreams:
     """
 
     def __init__(self, num_envs: int, chunk: int = 32) -> None:
+        if chunk < 1 or chunk & (chunk - 1):
+            raise ValueError(f"chunk must be a power of two, got {chunk}")
         self.num_envs = num_envs
         self.chunk = chunk
         self.generators: list[np.random.Generator | None] = [None] * num_envs
-        self.buffer = np.zeros((num_envs * chunk, 4), dtype=np.float64)  # row i * chunk + k: env i's k-th draw
-        self.pos = np.full(num_envs, chunk, dtype=np.intp)  # next unread k per env; chunk = empty
-        self.base = np.arange(num_envs, dtype=np.intp) * chunk  # first row of each env
+        self.buffer = np.zeros((num_envs * chunk, 4), dtype=np.float64)  # rows i*chunk ... : env i's draws
+        self.row = np.arange(num_envs, dtype=np.intp) * chunk  # next unread row of each env
+
+    def _fill(self, i: int) -> None:
+        start = i * self.chunk
+        self.buffer[start : start + self.chunk] = self.generators[i].random((self.chunk, 4))
+        self.row[i] = start
 
     def seed(self, env_ids: np.ndarray, seeds: list[int | None]) -> None:
         """(Re)seed the given sub-envs; a None seed keeps an existing stream (or starts a random one)."""
         for i, s in zip(env_ids.tolist(), seeds, strict=True):
             if s is not None or self.generators[i] is None:
-                self.generators[i], _ = seeding.np_random(s)
-                self.pos[i] = self.chunk  # drop draws made from the old stream
+                self.generators[i], _ = seeding.np_random(s)  # None: fresh entropy
+                self._fill(i)
 
     def draw(self, env_ids: np.ndarray) -> np.ndarray:
-        """Next ``(len(env_ids), 4)`` doubles in [0, 1) of the given (distinct) sub-envs' streams."""
-        pos = self.pos[env_ids]
-        empty = pos >= self.chunk
-        if empty.any():
-            chunk = self.chunk
-            for i in env_ids[empty].tolist():
-                gen = self.generators[i]
-                if gen is None:  # never seeded: random seed, like a single env's lazy np_random
-                    gen = self.generators[i] = seeding.np_random(None)[0]
-                self.buffer[i * chunk : (i + 1) * chunk] = gen.random((chunk, 4))
-            pos[empty] = 0
-        self.pos[env_ids] = pos + 1
-        return self.buffer.take(self.base[env_ids] + pos, axis=0)
+        """Next ``(len(env_ids), 4)`` doubles in [0, 1) of the given (distinct, seeded) sub-envs' streams."""
+        rows = self.row[env_ids]
+        out = self.buffer.take(rows, axis=0)
+        rows += 1
+        self.row[env_ids] = rows
+        used_up = (rows & (self.chunk - 1)) == 0  # read the last row of its block
+        if used_up.any():
+            for i in env_ids[used_up].tolist():
+                self._fill(i)
+        return out
 
 
 class CartPoleVectorEnv(VectorEnv):
@@ -460,8 +480,13 @@ class CartPoleVectorEnv(VectorEnv):
     this env is a drop-in, faster ``SyncVectorEnv`` of CartPole-v1, step for step.
     (Gymnasium's ``CartPoleVectorEnv`` instead draws all sub-envs from one generator.)
 
+    Observations are a C-contiguous ``(N, 4)`` float32 array, rewards ``(N,)`` float64, flags
+    ``(N,)`` bool, ``info`` is ``{}``. The float64 state is ``self.state`` (``(N, 4)``, stored
+    column-major so that each variable is contiguous for the arithmetic).
+
     ``reset(options=...)`` accepts ``low``/``high`` (reset bounds, kept for the autoresets that
-    follow, as in Gymnasium's ``CartPoleVectorEnv``) and ``reset_mask`` (a ``(N,)`` bool array:
+    follow, as in Gymnasium's ``CartPoleVectorEnv``; ``SyncVectorEnv`` autoresets with the default
+    bounds instead) and ``reset_mask`` (a ``(N,)`` bool array:
     reset only those sub-envs, as ``SyncVectorEnv``).
 
     Args:
@@ -486,8 +511,8 @@ class CartPoleVectorEnv(VectorEnv):
         params: CartPoleParams | None = None,
         render_num_envs: int = 4,
     ) -> None:
-        if int(num_envs) < 1:
-            raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+        if int(num_envs) < 1 or int(max_episode_steps) < 1:
+            raise ValueError(f"num_envs and max_episode_steps must be >= 1, got {num_envs}, {max_episode_steps}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
         self.num_envs = int(num_envs)
@@ -504,11 +529,14 @@ class CartPoleVectorEnv(VectorEnv):
         self.screen_width = 600  # [px]
         self.screen_height = 400  # [px]
 
-        self.state: np.ndarray | None = None  # (N, 4) float64: columns x, x_dot, theta, theta_dot
+        self.state: np.ndarray | None = None  # (N, 4) float64, column-major: x, x_dot, theta, theta_dot
         self.low, self.high = -0.05, 0.05  # reset bounds
         self._steps = np.zeros(self.num_envs, dtype=np.int64)  # steps in the current episode
         self._prev_done = np.zeros(self.num_envs, dtype=bool)  # autoreset these on the next step
-        self._streams = _ResetStreams(self.num_envs)
+        chunk = 8  # resets pre-drawn per sub-env: a power of two <= 128, ~2 MiB in total at most
+        while chunk < 128 and 2 * chunk * 32 * self.num_envs <= 2 << 20:
+            chunk *= 2
+        self._streams = _ResetStreams(self.num_envs, chunk)
         self._all = np.arange(self.num_envs)
 
     def _initial_states(self, env_ids: np.ndarray) -> np.ndarray:
@@ -527,7 +555,9 @@ class CartPoleVectorEnv(VectorEnv):
         else:
             seeds = list(seed)
             if len(seeds) != n:
-                raise ValueError(f"If seeds are passed as a list the length must match num_envs={n} but got length={len(seeds)}.")
+                raise ValueError(
+                    f"If seeds are passed as a list the length must match num_envs={n} but got length={len(seeds)}."
+                )
         options = dict(options) if options else {}
         mask = options.pop("reset_mask", None)
         if mask is not None:
@@ -543,11 +573,11 @@ class CartPoleVectorEnv(VectorEnv):
 
         self._streams.seed(env_ids, [seeds[i] for i in env_ids.tolist()])
         if self.state is None or mask is None:
-            self.state = np.zeros((n, 4), dtype=np.float64)
+            self.state = np.zeros((n, 4), dtype=np.float64, order="F")
         self.state[env_ids] = self._initial_states(env_ids)
         self._steps[env_ids] = 0
         self._prev_done[env_ids] = False
-        return self.state.astype(np.float32), {}
+        return self.state.astype(np.float32, order="C"), {}
 
     def step(self, actions) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self.state is None:
@@ -578,7 +608,7 @@ class CartPoleVectorEnv(VectorEnv):
             ids = prev_done.nonzero()[0]
             state[ids] = self._initial_states(ids)
         self._prev_done = terminated | truncated
-        return state.astype(np.float32), reward, terminated, truncated, {}
+        return state.astype(np.float32, order="C"), reward, terminated, truncated, {}
 
     def render(self) -> tuple[np.ndarray, ...] | None:
         if self.render_mode is None:
@@ -590,7 +620,9 @@ class CartPoleVectorEnv(VectorEnv):
         if self.state is None:
             raise ValueError("CartPole's state is None, it probably hasn't been reset yet.")
         return tuple(
-            render_cartpole(float(self.state[i, 0]), float(self.state[i, 2]), self.params, self.screen_width, self.screen_height)
+            render_cartpole(
+                float(self.state[i, 0]), float(self.state[i, 2]), self.params, self.screen_width, self.screen_height
+            )
             for i in range(self.render_num_envs)
         )
 

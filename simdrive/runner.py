@@ -17,7 +17,7 @@ from typing import Any, Iterator, Mapping
 import gymnasium as gym
 import numpy as np
 
-from agents.base import Budget, Callbacks
+from agents.base import Budget, Callbacks, IncompatibleEnvironment
 from agents.checkpoint import save_checkpoint
 from simdrive import plots
 from simdrive.agents_registry import (
@@ -192,9 +192,14 @@ def _default_out_dir(agent: str, env_id: str) -> Path:
 
 
 def evaluate(agent: Any, env: gym.Env, episodes: int, seed: int) -> EvalResult:
-    """Run ``episodes`` greedy episodes (seeds ``seed``, ``seed+1``, ...)."""
+    """Run ``episodes`` greedy episodes (seeds ``seed``, ``seed+1``, ...).
+
+    Agents marked ``online_evaluation`` (bandits: each episode is a new problem) keep
+    exploring and learning from every reward through ``observe(action, reward)``.
+    """
     returns, lengths = [], []
     bind_to_env(agent, env)
+    online = bool(getattr(agent, "online_evaluation", False))
     for episode in range(episodes):
         obs, _ = env.reset(seed=seed + episode)
         reset_hook = getattr(agent, "reset_episode", None)
@@ -202,7 +207,10 @@ def evaluate(agent: Any, env: gym.Env, episodes: int, seed: int) -> EvalResult:
             reset_hook()
         total, length, done = 0.0, 0, False
         while not done and length < MAX_EVAL_EPISODE_STEPS:
-            obs, reward, terminated, truncated, _ = env.step(agent.act(obs, explore=False))
+            action = agent.act(obs, explore=online)
+            obs, reward, terminated, truncated, _ = env.step(action)
+            if online:
+                agent.observe(action, float(reward))
             total += float(reward)
             length += 1
             done = terminated or truncated
@@ -296,7 +304,10 @@ def train(request: TrainRequest) -> RunSummary:
         tracker.log_text(to_yaml({"agent": request.agent, "env": env_id, "seed": request.seed,
                                   "env_kwargs": env_kwargs, "config": describe_config(config)}), "config.yaml")
         with _graceful_interrupt(callbacks):
-            agent.train(env, budget, callbacks)
+            try:
+                agent.train(env, budget, callbacks)
+            except IncompatibleEnvironment as error:
+                raise UserError(f"agent '{request.agent}' cannot run on {env_id}: {error}") from None
         progress.close()
         save()
         elapsed = time.perf_counter() - started

@@ -82,7 +82,7 @@ class AlphaZeroConfig:
     """PUCT simulations per arena move [-]."""
     arena_threshold: float = 0.55
     """Share of the decisive arena games the new network must win to replace the best [-]."""
-    arena_opening_moves: int = 2
+    arena_opening_moves: int = 3
     """Random opening plies of each arena game pair, for variety between deterministic players [plies]."""
     num_threads: int = 0
     """torch intra-op threads while training (0 = leave torch's setting) [-]."""

@@ -238,6 +238,19 @@ class _BanditAgent:
             return int(self.algorithm.select()[0])
         return int(self.algorithm.greedy()[0])
 
+    #: Evaluation is online: every episode is a new problem, so the platform plays the
+    #: algorithm itself (``act(explore=True)``) and feeds each reward back to ``observe``.
+    online_evaluation: ClassVar[bool] = True
+
+    def reset_episode(self) -> None:
+        """A new bandit problem starts: forget the estimates if the config says so."""
+        if self.config.reset_each_episode:
+            self.algorithm.reset()
+
+    def observe(self, action: int, reward: float) -> None:
+        """Learn from one pull (used by online evaluation)."""
+        self.algorithm.update(np.array([int(action)]), np.array([float(reward)]))
+
     def estimates(self) -> np.ndarray:
         """The current estimate of every arm's mean reward, shape (k,)."""
         return self.algorithm.estimates()[0].copy()
@@ -258,8 +271,7 @@ class _BanditAgent:
         while not budget.done(self.steps, self.episodes):
             env.reset(seed=seed)
             seed = None
-            if self.config.reset_each_episode:
-                self.algorithm.reset()
+            self.reset_episode()
             total, pulls, optimal = 0.0, 0, 0
             while True:
                 arm = self.act(0, explore=True)

@@ -49,9 +49,20 @@ def tabular_sizes(env: gym.Env, agent: str) -> tuple[int, int]:
     return n_states, n_actions
 
 
+def maybe_model(env: gym.Env) -> Any:
+    """``env.unwrapped.model`` or None (also when building it fails, e.g. too large)."""
+    try:
+        return getattr(getattr(env, "unwrapped", env), "model", None)
+    except (ValueError, MemoryError):
+        return None
+
+
 def find_model(env: gym.Env, agent: str) -> TabularModel:
     """The environment's model arrays, checked for shape, or ``IncompatibleEnvironment``."""
-    model = getattr(getattr(env, "unwrapped", env), "model", None)
+    try:
+        model = getattr(getattr(env, "unwrapped", env), "model", None)
+    except (ValueError, MemoryError) as error:  # e.g. a maze whose dense model would be too large
+        raise IncompatibleEnvironment(f"{agent}: {env_id(env)} cannot build its model: {error}") from None
     needed = ("transition_probs", "expected_rewards", "terminal")
     if model is None or not all(hasattr(model, name) for name in needed):
         raise IncompatibleEnvironment(
@@ -84,7 +95,7 @@ def check_start_state_option(env: gym.Env, agent: str) -> None:
     Resets the environment (the caller resets it again before training).
     """
     n_states, _ = tabular_sizes(env, agent)
-    model = getattr(getattr(env, "unwrapped", env), "model", None)
+    model = maybe_model(env)
     obs, _ = env.reset()
     candidates = [s for s in range(n_states) if s != int(obs)]
     if model is not None and hasattr(model, "terminal"):

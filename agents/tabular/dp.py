@@ -21,8 +21,8 @@ from typing import Any, ClassVar, Mapping
 import gymnasium as gym
 import numpy as np
 
-from agents.base import Budget, Callbacks
-from agents.tabular.common import QTableMixin, find_model, model_arrays, tabular_sizes
+from agents.base import Budget, Callbacks, IncompatibleEnvironment
+from agents.tabular.common import QTableMixin, env_id, find_model, model_arrays, tabular_sizes
 
 
 @dataclass(frozen=True)
@@ -91,9 +91,9 @@ class _DPAgent(QTableMixin):
             raise ValueError(f"{self.name}: the model has shape {p.shape[:2]}, the agent was built for "
                              f"{(self.n_states, self.n_actions)}")
         if self.config.gamma >= 1.0 and not terminal.any():
-            raise ValueError(
-                f"{self.name}: gamma={self.config.gamma} on a continuing task (no terminal state) does not "
-                "converge; set gamma < 1 (e.g. --set gamma=0.9)"
+            raise IncompatibleEnvironment(
+                f"{self.name} with gamma={self.config.gamma} does not converge on {env_id(env)}, a continuing "
+                "task (no terminal state); set gamma < 1 (e.g. --set gamma=0.9)"
             )
         self.converged = False
         self._plan(p, r, terminal, budget, callbacks)

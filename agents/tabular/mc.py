@@ -22,10 +22,10 @@ from agents.base import Budget, Callbacks
 from agents.tabular.common import (
     QTableMixin,
     TrainingCounters,
-    argmax_random,
     check_start_state_option,
     episode_epsilon,
     epsilon_greedy,
+    maybe_model,
     reset_seed,
     tabular_sizes,
 )
@@ -252,7 +252,7 @@ class MCExploringStartsAgent(_MCAgent):
         check_start_state_option(env, cls.name)
 
     def _start_states(self, env: gym.Env) -> np.ndarray:
-        model = getattr(env.unwrapped, "model", None)
+        model = maybe_model(env)
         if model is not None and hasattr(model, "terminal"):
             return np.flatnonzero(~np.asarray(model.terminal, dtype=bool))
         valid = []

@@ -374,7 +374,7 @@ class BoardGameEnv(gym.Env):
         action = int(action)
         if not (0 <= action < self.game.n_actions and self.game.legal_mask(self._state)[action]):
             legal = self.legal_actions().tolist()
-            return self._obs(), -1.0, True, False, self._info(illegal_action=True, legal_actions=str(legal))
+            return self._obs(), -1.0, True, False, self._info(illegal_action=True, legal_actions=legal)
         self._state = self.game.next_state(self._state, action)
         self._last_action = action
         reward = 1.0 if self._state.winner != 0 else 0.0

@@ -125,8 +125,7 @@ class BoardWindow:
         if caption:
             self.screen.blit(self.font.render(caption, True, (0, 0, 0)), (8, self.size[1] + 6))
         pygame.display.flip()
-        for event in pygame.event.get(pygame.QUIT):
-            self.closed = True
+        pygame.event.pump()  # keep the window responsive; events stay queued for wait_for_action
         if fps:
             self.clock.tick(fps)
 
@@ -134,14 +133,16 @@ class BoardWindow:
         """Block until the user clicks a legal move (returns it) or closes the window (None)."""
         pygame = self._pygame
         while True:
-            for event in pygame.event.get():
-                if event.type == pygame.QUIT or (event.type == pygame.KEYDOWN and event.key == pygame.K_ESCAPE):
-                    self.closed = True
-                    return None
-                action = event_to_action(event, self.game, state, self.cell)
-                if action is not None:
-                    return action
-            self.clock.tick(30)
+            event = pygame.event.poll()  # one event at a time: later clicks stay queued
+            if event.type == pygame.NOEVENT:
+                self.clock.tick(30)
+                continue
+            if event.type == pygame.QUIT or (event.type == pygame.KEYDOWN and event.key == pygame.K_ESCAPE):
+                self.closed = True
+                return None
+            action = event_to_action(event, self.game, state, self.cell)
+            if action is not None:
+                return action
 
     def close(self) -> None:
         self._pygame.display.quit()

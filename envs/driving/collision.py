@@ -64,9 +64,25 @@ def ego_collisions(world):
 
 
 def ego_offroad(world):
-    """(N,) bool: some corner of the ego's footprint is off the drivable surface."""
+    """(N,) bool: some corner of the ego's footprint is off the drivable surface.
+
+    Fast path: an ego whose bounding circle lies inside its (non-junction) section's lateral
+    span, away from the section ends, is on the road; only the others are looked up in the
+    drivable raster.
+    """
+    r = world.road
+    sec, s, d = world.sec[:, 0], world.s[:, 0], world.d[:, 0]
+    dh = world.h[:, 0] - world.road_h[:, 0]
+    c, sn = np.abs(np.cos(dh)), np.abs(np.sin(dh))
+    L, W = world.length[:, 0], world.width[:, 0]
+    lat = 0.5 * (L * sn + W * c) + 0.05  # lateral half extent of the footprint [m]
+    lon = 0.5 * (L * c + W * sn)
+    inside = (d - lat > r.sec_dmin[sec]) & (d + lat < r.sec_dmax[sec]) & (s > lon) & (s < r.sec_length[sec] - lon)
+    inside &= r.sec_simple[sec]
+    if inside.all():
+        return np.zeros(world.n, bool)
     c = world.ego_corners()
-    return ~world.road.drivable(c[..., 0], c[..., 1]).all(-1)
+    return ~inside & ~r.drivable(c[..., 0], c[..., 1]).all(-1)
 
 
 def colliding_pairs(world, w: int = 0):

@@ -7,9 +7,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .road import Road, RoadBuilder, arc, smooth_closed, straight
+from .road import Road, RoadBuilder, arc, bezier, smooth_closed, straight
 
-__all__ = ["Map", "HighwayParams", "RacetrackParams", "MergeParams", "build_highway", "build_racetrack", "build_merge"]
+__all__ = [
+    "Map",
+    "HighwayParams",
+    "RacetrackParams",
+    "MergeParams",
+    "IntersectionParams",
+    "RoundaboutParams",
+    "build_highway",
+    "build_racetrack",
+    "build_merge",
+    "build_intersection",
+    "build_roundabout",
+]
 
 
 @dataclass
@@ -26,6 +38,7 @@ class Map:
     spawn_mode: str = "window"  # "window": around the ego on its section; "entries": at spawn_lanes' starts
     window: tuple[float, float] = (-150.0, 350.0)  # traffic placement window around the ego, "window" mode [m]
     lights: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))  # (G, 4): lane, cycle [s], green start [s], green end [s]
+    yield_lanes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # lanes that give way where they merge
 
     @property
     def route_length(self) -> float:
@@ -147,3 +160,136 @@ def build_merge(p: MergeParams = MergeParams()) -> Map:
     populate = np.arange(road.num_lanes)
     spawn = np.concatenate([start_lanes, [road.sec_lane[s_ramp]]])
     return Map(road, np.array([s_before, s_zone, s_after]), start_lanes, 60.0, p.after - 50.0, populate, spawn, "entries")
+
+
+_TURNS = ("right", "straight", "left")
+
+
+@dataclass(frozen=True)
+class IntersectionParams:
+    """A four-way signalized intersection of two-lane roads (one lane each way).
+
+    Lights give each approach its own protected phase in turn (east, north, west, south):
+    ``green`` seconds of green then ``clearance`` seconds of all-red.
+    """
+
+    lane_width: float = 4.0  # [m]
+    arm_length: float = 80.0  # length of each approach [m]
+    box: float = 10.0  # half size of the intersection box [m]
+    speed_limit: float = 13.0  # on the approaches [m/s]
+    turn_speed: float = 8.0  # inside the intersection [m/s]
+    green: float = 7.0  # green time per approach [s]
+    clearance: float = 3.0  # all-red after each green [s]
+    first_green: float = 8.0  # when the ego's approach first turns green [s]
+    turn: str = "left"  # the ego's manoeuvre: left, straight or right
+
+    def __post_init__(self):
+        _check(self, lane_width=(2.0, 6.0), arm_length=(30.0, 1000.0), box=(5.0, 40.0), speed_limit=(1.0, 40.0),
+               turn_speed=(1.0, 40.0), green=(1.0, 120.0), clearance=(0.0, 30.0))
+        if self.turn not in _TURNS:
+            raise ValueError(f"IntersectionParams.turn={self.turn!r}: must be one of {_TURNS}")
+
+
+def build_intersection(p: IntersectionParams = IntersectionParams()) -> Map:
+    """Arms at 0, 90, 180, 270 degrees (east, north, west, south); the ego comes from the south."""
+    b = RoadBuilder()
+    w, A, L = p.lane_width, p.box, p.arm_length
+    angles = np.array([0.0, 0.5, 1.0, 1.5]) * np.pi
+    inc, out = [], []
+    for th in angles:
+        u = np.array([np.cos(th), np.sin(th)])
+        n = np.array([-u[1], u[0]])
+        inc.append(b.add(straight(u * (A + L) + n * w / 2, u * A + n * w / 2), [0.0], w, p.speed_limit, "in", lane_change=False))
+        out.append(b.add(straight(u * A - n * w / 2, u * (A + L) - n * w / 2), [0.0], w, p.speed_limit, "out", lane_change=False))
+    conn = {}
+    for k, th in enumerate(angles):
+        for turn, dk in (("right", 1), ("straight", 2), ("left", 3)):
+            j = (k + dk) % 4
+            p0 = b.sections[inc[k]].points[-1]
+            p1 = b.sections[out[j]].points[0]
+            pts = bezier(p0, th + np.pi, p1, angles[j], step=1.0)
+            q = b.add(pts, [0.0], w, p.turn_speed, f"{turn}", lane_change=False, junction=True)
+            b.link(inc[k], 0, q, 0)
+            b.link(q, 0, out[j], 0)
+            conn[(k, turn)] = q
+    b.area(np.array([[-A, -A], [A, -A], [A, A], [-A, A]]))
+    road = b.build()
+    period = p.green + p.clearance
+    ego_arm = 3
+    # phases in turn, the ego's approach first (after ``first_green`` seconds)
+    start = {k: p.first_green + ((k - ego_arm) % 4) * period for k in range(4)}
+    lights = np.array([[road.sec_lane[inc[k]], 4 * period, start[k], start[k] + p.green] for k in range(4)], float)
+    route = np.array([inc[ego_arm], conn[(ego_arm, p.turn)], out[(ego_arm + {"right": 1, "straight": 2, "left": 3}[p.turn]) % 4]])
+    inc_l = road.sec_lane[np.array(inc)]
+    out_l = road.sec_lane[np.array(out)]
+    return Map(road, route, np.array([road.sec_lane[inc[ego_arm]]]), 20.0, L - 20.0, np.concatenate([inc_l, out_l]),
+               inc_l, "entries", lights=lights)
+
+
+@dataclass(frozen=True)
+class RoundaboutParams:
+    """A one-lane roundabout with four two-lane arms; entering traffic gives way to the ring."""
+
+    lane_width: float = 4.0  # [m]
+    radius: float = 22.0  # ring lane centre radius [m]
+    arm_length: float = 80.0  # [m]
+    speed_limit: float = 13.0  # on the arms [m/s]
+    ring_speed: float = 9.0  # on the ring [m/s]
+    exit: int = 2  # the ego leaves at the 1st, 2nd or 3rd exit [-]
+
+    def __post_init__(self):
+        _check(self, lane_width=(2.0, 6.0), radius=(10.0, 100.0), arm_length=(30.0, 1000.0), speed_limit=(1.0, 40.0),
+               ring_speed=(1.0, 40.0), exit=(1, 3))
+
+
+def build_roundabout(p: RoundaboutParams = RoundaboutParams()) -> Map:
+    """Arms at 0, 90, 180, 270 degrees; counter-clockwise ring (right-hand traffic); ego from the south."""
+    b = RoadBuilder()
+    w, R, L = p.lane_width, p.radius, p.arm_length
+    A = R + 14.0  # where the arms meet the connectors
+    delta = np.arcsin(min(0.9, (w / 2 + 6.0) / R))  # angular offset of entries/exits from the arm axis
+    angles = np.array([0.0, 0.5, 1.0, 1.5]) * np.pi
+    # ring nodes counter-clockwise: exit X_k = th_k - delta, entry E_k = th_k + delta;
+    # ring[2k] runs X_k -> E_k (past arm k), ring[2k+1] runs E_k -> X_{k+1}
+    nodes = np.stack([angles - delta, angles + delta], 1).ravel()
+    ring = []
+    for i in range(8):
+        a0, a1 = nodes[i], nodes[(i + 1) % 8]
+        while a1 <= a0:
+            a1 += 2 * np.pi
+        ring.append(b.add(arc((0.0, 0.0), R, a0, a1, step=1.5), [0.0], w, p.ring_speed, "ring", lane_change=False, junction=True))
+    for i in range(8):
+        b.link(ring[i], 0, ring[(i + 1) % 8], 0)
+    inc, out, entry, exitc = [], [], [], []
+    for k, th in enumerate(angles):
+        u = np.array([np.cos(th), np.sin(th)])
+        n = np.array([-u[1], u[0]])
+        qi = b.add(straight(u * (A + L) + n * w / 2, u * A + n * w / 2), [0.0], w, p.speed_limit, "in", lane_change=False)
+        qo = b.add(straight(u * A - n * w / 2, u * (A + L) - n * w / 2), [0.0], w, p.speed_limit, "out", lane_change=False)
+        ea = th + delta
+        ep = R * np.array([np.cos(ea), np.sin(ea)])
+        qe = b.add(bezier(b.sections[qi].points[-1], th + np.pi, ep, ea + np.pi / 2, 1.0), [0.0], w, 0.6 * p.ring_speed, "entry",
+                   lane_change=False, junction=True)
+        xa = th - delta
+        xp = R * np.array([np.cos(xa), np.sin(xa)])
+        qx = b.add(bezier(xp, xa + np.pi / 2, b.sections[qo].points[0], th, 1.0), [0.0], w, p.ring_speed, "exit",
+                   lane_change=False, junction=True)
+        b.link(qi, 0, qe, 0)
+        b.link(qe, 0, ring[2 * k + 1], 0)  # merges at E_k, where ring[2k] ends
+        b.link(ring[(2 * k - 1) % 8], 0, qx, 0)  # leaves at X_k, where ring[2k-1] ends
+        b.link(qx, 0, qo, 0)
+        inc.append(qi), out.append(qo), entry.append(qe), exitc.append(qx)
+    road = b.build()
+    ego_arm = 3
+    k = ego_arm
+    route = [inc[k], entry[k], ring[2 * k + 1]]
+    for _ in range(p.exit - 1):
+        k = (k + 1) % 4
+        route += [ring[2 * k], ring[2 * k + 1]]
+    k = (k + 1) % 4
+    route += [exitc[k], out[k]]
+    inc_l = road.sec_lane[np.array(inc)]
+    out_l = road.sec_lane[np.array(out)]
+    ring_l = road.sec_lane[np.array(ring)]
+    return Map(road, np.array(route), np.array([road.sec_lane[inc[ego_arm]]]), 20.0, L - 20.0,
+               np.concatenate([inc_l, out_l, ring_l]), inc_l, "entries", yield_lanes=road.sec_lane[np.array(entry)])

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["SectionSpec", "Road", "RoadBuilder", "straight", "arc", "smooth_closed", "smooth_open"]
+__all__ = ["SectionSpec", "Road", "RoadBuilder", "straight", "arc", "bezier", "smooth_closed", "smooth_open"]
 
 
 # --------------------------------------------------------------------------- geometry helpers
@@ -35,6 +35,18 @@ def arc(center, radius: float, a0: float, a1: float, step: float = 2.0) -> np.nd
     n = max(2, int(np.ceil(abs(a1 - a0) * radius / step)))
     a = np.linspace(a0, a1, n + 1)
     return np.stack([center[0] + radius * np.cos(a), center[1] + radius * np.sin(a)], axis=1)
+
+
+def bezier(p0, heading0: float, p1, heading1: float, step: float = 1.0) -> np.ndarray:
+    """Cubic Bezier from ``p0`` (leaving at ``heading0`` [rad]) to ``p1`` (arriving at ``heading1``),
+    handles 0.39 x chord (a quarter circle for 90 degree turns); sampled every ~``step`` m."""
+    p0, p1 = np.asarray(p0, float), np.asarray(p1, float)
+    k = 0.39 * np.linalg.norm(p1 - p0)
+    c0 = p0 + k * np.array([np.cos(heading0), np.sin(heading0)])
+    c1 = p1 - k * np.array([np.cos(heading1), np.sin(heading1)])
+    n = max(4, int(np.ceil(1.2 * np.linalg.norm(p1 - p0) / step)))
+    t = np.linspace(0.0, 1.0, n + 1)[:, None]
+    return (1 - t) ** 3 * p0 + 3 * (1 - t) ** 2 * t * c0 + 3 * (1 - t) * t**2 * c1 + t**3 * p1
 
 
 def _catmull_rom(ctrl: np.ndarray, samples_per_span: int, closed: bool) -> np.ndarray:
@@ -88,6 +100,7 @@ class RoadBuilder:
     def __init__(self) -> None:
         self.sections: list[SectionSpec] = []
         self.links: list[tuple[int, int, int, int]] = []  # (sec_from, lane_from, sec_to, lane_to)
+        self.areas: list[np.ndarray] = []  # extra drivable convex polygons (junction plazas)
 
     def add(self, points, offsets, lane_width=4.0, speed_limit=30.0, name="", lane_change=True, junction=False) -> int:
         pts = np.asarray(points, float)
@@ -101,8 +114,12 @@ class RoadBuilder:
         """Lane ``lane_from`` of ``sec_from`` continues into lane ``lane_to`` of ``sec_to``."""
         self.links.append((sec_from, lane_from, sec_to, lane_to))
 
+    def area(self, polygon) -> None:
+        """Mark a convex polygon [m] drivable (e.g. the box of an intersection)."""
+        self.areas.append(np.asarray(polygon, float))
+
     def build(self, resolution: float = 0.25, margin: float = 5.0) -> "Road":
-        return Road(self.sections, self.links, resolution, margin)
+        return Road(self.sections, self.links, resolution, margin, self.areas)
 
 
 # --------------------------------------------------------------------------- the road
@@ -119,8 +136,9 @@ class Road:
     ``raster[iy, ix]`` with cell size ``resolution`` [m] and origin ``raster_origin`` [m].
     """
 
-    def __init__(self, sections, links, resolution=0.25, margin=5.0):
+    def __init__(self, sections, links, resolution=0.25, margin=5.0, areas=()):
         self.specs = list(sections)
+        self.areas = list(areas)
         ns = len(self.specs)
         pts, seg_sec = [], []
         self.sec_seg = np.zeros(ns + 1, np.int64)
@@ -197,6 +215,9 @@ class Road:
         # drivable half-widths of each section (right/left bound of the lateral span)
         self.sec_dmin = np.array([min(sp.offsets) - sp.lane_width / 2 for sp in self.specs])
         self.sec_dmax = np.array([max(sp.offsets) + sp.lane_width / 2 for sp in self.specs])
+        self._single_seg = bool(np.all(np.diff(self.sec_seg) == 1))
+        # straight, non-junction sections with no extra areas: the lateral span test is exact there
+        self.sec_simple = (np.diff(self.sec_seg) == 1) & ~np.array([sp.junction for sp in self.specs], bool) & (len(self.areas) == 0)
         self._build_raster(resolution, margin)
         self._build_edges()
 
@@ -209,24 +230,33 @@ class Road:
         the ends), signed lateral offset [m] (left positive) and reference heading [rad].
         """
         sec = np.asarray(sec)
-        gs = self.sec_gbase[sec] + np.clip(s_guess, 0.0, self.sec_length[sec])
+        if self._single_seg:  # every section is one straight segment
+            ks = self.sec_seg[sec]
+            p0 = self.seg_p0[ks]
+            dv = self.seg_dir[ks]
+            rx = x - p0[..., 0]
+            ry = y - p0[..., 1]
+            t = rx * dv[..., 0] + ry * dv[..., 1]
+            d = dv[..., 0] * ry - dv[..., 1] * rx
+            return t, d, self.seg_heading[ks]
+        gs = self.sec_gbase[sec] + np.minimum(np.maximum(s_guess, 0.0), self.sec_length[sec])
         k = np.searchsorted(self.seg_gs, gs, side="right") - 1
         off = np.arange(-window, window + 1)
-        ks = np.clip(k[..., None] + off, self.sec_seg[sec][..., None], self.sec_seg[sec + 1][..., None] - 1)
+        ks = np.minimum(np.maximum(k[..., None] + off, self.sec_seg[sec][..., None]), self.sec_seg[sec + 1][..., None] - 1)
         p0 = self.seg_p0[ks]
         dv = self.seg_dir[ks]
+        dvx, dvy = dv[..., 0], dv[..., 1]
         rx = x[..., None] - p0[..., 0]
         ry = y[..., None] - p0[..., 1]
-        t = rx * dv[..., 0] + ry * dv[..., 1]
-        tc = np.clip(t, self.seg_tmin[ks], self.seg_tmax[ks])
-        ex = rx - tc * dv[..., 0]
-        ey = ry - tc * dv[..., 1]
-        j = np.argmin(ex * ex + ey * ey, axis=-1)[..., None]
-        kk = np.take_along_axis(ks, j, -1)[..., 0]
-        tt = np.take_along_axis(tc, j, -1)[..., 0]
-        rxx = np.take_along_axis(rx, j, -1)[..., 0]
-        ryy = np.take_along_axis(ry, j, -1)[..., 0]
-        d = self.seg_dir[kk, 0] * ryy - self.seg_dir[kk, 1] * rxx
+        t = rx * dvx + ry * dvy
+        tc = np.minimum(np.maximum(t, self.seg_tmin[ks]), self.seg_tmax[ks])
+        ex = rx - tc * dvx
+        ey = ry - tc * dvy
+        j = np.argmin(ex * ex + ey * ey, axis=-1)
+        flat = np.arange(j.size) * len(off) + j.ravel()
+        kk = ks.reshape(-1)[flat].reshape(j.shape)
+        tt = tc.reshape(-1)[flat].reshape(j.shape)
+        d = (dvx.reshape(-1)[flat] * ry.reshape(-1)[flat] - dvy.reshape(-1)[flat] * rx.reshape(-1)[flat]).reshape(j.shape)
         return self.seg_s0[kk] + tt, d, self.seg_heading[kk]
 
     def project_global(self, x, y):
@@ -265,7 +295,7 @@ class Road:
         n = self.sec_lane[sec + 1] - base
         off0 = self.lane_offset[base]
         w = self.lane_width[base]
-        k = np.clip(np.rint((d - off0) / w), 0, n - 1).astype(np.int64)
+        k = np.minimum(np.maximum(np.rint((d - off0) / w), 0), n - 1).astype(np.int64)
         return base + k
 
     def drivable(self, x, y):
@@ -274,7 +304,7 @@ class Road:
         iy = np.floor((np.asarray(y) - self.raster_origin[1]) / self.resolution).astype(np.int64)
         h, w = self.raster.shape
         inside = (ix >= 0) & (ix < w) & (iy >= 0) & (iy < h)
-        return inside & self.raster[np.clip(iy, 0, h - 1), np.clip(ix, 0, w - 1)]
+        return inside & self.raster[np.minimum(np.maximum(iy, 0), h - 1), np.minimum(np.maximum(ix, 0), w - 1)]
 
     # ------------------------------------------------------------------ build-time helpers
     def boundary(self, q: int, d: float) -> np.ndarray:
@@ -298,11 +328,14 @@ class Road:
         self.raster_origin = lo
         self.raster = np.zeros((h, w), bool)
         for q in range(len(self.specs)):  # build time only: one quad per segment
-            left = self.boundary(q, self.sec_dmax[q])
-            right = self.boundary(q, self.sec_dmin[q])
+            pad = 0.75 if self.specs[q].junction else 0.0  # junction connectors: no slivers between strips
+            left = self.boundary(q, self.sec_dmax[q] + pad)
+            right = self.boundary(q, self.sec_dmin[q] - pad)
             for i in range(len(left) - 1):
                 quad = np.array([right[i], right[i + 1], left[i + 1], left[i]])
                 self._fill_convex(quad)
+        for poly in self.areas:
+            self._fill_convex(poly)
 
     def _fill_convex(self, poly: np.ndarray) -> None:
         res, o = self.resolution, self.raster_origin

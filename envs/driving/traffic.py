@@ -12,7 +12,10 @@ import numpy as np
 __all__ = [
     "STYLES",
     "idm_accel",
+    "lateral_slip",
     "lateral_steer",
+    "slip_from_steer",
+    "steer_from_slip",
     "bicycle_step",
     "Occupancy",
     "light_is_green",
@@ -39,9 +42,11 @@ def idm_accel(v, v0, gap, dv, a, b, T, s0, delta: float = 4.0):
     (np.inf when free), approach rate ``dv = v - v_leader`` [m/s], max accel ``a`` and
     comfortable decel ``b`` [m/s^2], time headway ``T`` [s], jam distance ``s0`` [m].
     """
-    s_star = s0 + np.maximum(0.0, v * T + v * dv / (2.0 * np.sqrt(a * b)))
-    g = np.maximum(gap, 0.1)
-    return a * (1.0 - (v / np.maximum(v0, 0.1)) ** delta - (s_star / g) ** 2)
+    s_star = s0 + np.maximum(0.0, v * (T + dv / (2.0 * np.sqrt(a * b))))
+    r = s_star / np.maximum(gap, 0.1)
+    x = v / np.maximum(v0, 0.1)
+    free = x * x * x * x if delta == 4.0 else x**delta
+    return a * (1.0 - free - r * r)
 
 
 def idm_equilibrium_gap(v, v0, T, s0, delta: float = 4.0):
@@ -49,65 +54,103 @@ def idm_equilibrium_gap(v, v0, T, s0, delta: float = 4.0):
     return (s0 + v * T) / np.sqrt(1.0 - (v / v0) ** delta)
 
 
+def _clip(a, lo, hi):
+    """np.clip without its Python-level overhead."""
+    return np.minimum(np.maximum(a, lo), hi)
+
+
 def wrap_angle(a):
     return (a + np.pi) % (2 * np.pi) - np.pi
 
 
-def lateral_steer(e, dh_road, v, wheelbase, max_steer, tau_lat: float = 0.6, tau_heading: float = 0.2):
-    """Steering angle [rad] that brings a vehicle onto a lane centre.
+def lateral_slip(e, dh_road, v, wheelbase, max_steer, tau_lat: float = 0.6, tau_heading: float = 0.2):
+    """Lane keeping: sine of the slip angle ``beta`` [-] that brings a vehicle onto a lane centre.
 
     Args: lateral error ``e = d - d_target`` [m] (left positive), heading error relative to the
-    road ``dh_road = heading - road_heading`` [rad], speed ``v`` [m/s], wheelbase [m].
-    Cascade of a lateral position P-loop and a heading P-loop (as in highway-env).
+    road ``dh_road = heading - road_heading`` [rad], speed ``v`` [m/s], ``wheelbase`` [m],
+    front-wheel limit ``max_steer`` [rad]. A lateral-position P-loop commands a heading
+    (at most 45 deg off the road), a heading P-loop commands a yaw rate (as in highway-env).
+    The front-wheel angle is ``steer_from_slip(result)``.
     """
     vv = np.maximum(v, 1.0)
-    h_cmd = np.arcsin(np.clip(-e / tau_lat / vv, -1.0, 1.0))
-    h_err = np.clip(h_cmd, -np.pi / 4, np.pi / 4) - wrap_angle(dh_road)
-    rate = h_err / tau_heading
-    slip = np.arcsin(np.clip(wheelbase / 2 / vv * rate, -1.0, 1.0))
-    return np.clip(np.arctan(2 * np.tan(slip)), -max_steer, max_steer)
+    h_cmd = np.arcsin(_clip(-e / (tau_lat * vv), -_SIN45, _SIN45))
+    h_err = h_cmd - wrap_angle(dh_road)
+    sb = np.sin(np.arctan(0.5 * np.tan(max_steer)))
+    return _clip(wheelbase / (2 * tau_heading) / vv * h_err, -sb, sb)
 
 
-def bicycle_step(x, y, h, v, steer, acc, wheelbase, dt, v_max):
+_SIN45 = np.sin(np.pi / 4)
+
+
+def slip_from_steer(steer):
+    """Sine of the slip angle [-] for a front-wheel angle ``steer`` [rad] (lr = lf)."""
+    return np.sin(np.arctan(0.5 * np.tan(steer)))
+
+
+def steer_from_slip(sin_beta):
+    """Front-wheel angle [rad] for a slip angle with sine ``sin_beta`` (lr = lf)."""
+    return np.arctan(2.0 * np.tan(np.arcsin(sin_beta)))
+
+
+def lateral_steer(e, dh_road, v, wheelbase, max_steer, tau_lat: float = 0.6, tau_heading: float = 0.2):
+    """Front-wheel angle [rad] of :func:`lateral_slip`'s lane keeping."""
+    return steer_from_slip(lateral_slip(e, dh_road, v, wheelbase, max_steer, tau_lat, tau_heading))
+
+
+def bicycle_step(x, y, h, v, sin_beta, acc, wheelbase, dt, v_max):
     """One Euler step of the kinematic bicycle model (reference point at the centre, lr = lf).
 
-    Args: position ``x, y`` [m], heading ``h`` [rad], speed ``v`` [m/s], front-wheel angle
-    ``steer`` [rad], acceleration ``acc`` [m/s^2], ``wheelbase`` [m], ``dt`` [s], ``v_max`` [m/s].
+    Args: position ``x, y`` [m], heading ``h`` [rad] (not wrapped), speed ``v`` [m/s], sine of
+    the slip angle ``sin_beta = sin(arctan(tan(steer) / 2))`` [-] (see :func:`slip_from_steer`),
+    acceleration ``acc`` [m/s^2], ``wheelbase`` [m], ``dt`` [s], ``v_max`` [m/s].
     Returns the new ``(x, y, h, v)``; speed is clipped to [0, v_max] (no reversing).
     """
-    beta = np.arctan(0.5 * np.tan(steer))
-    hb = h + beta
-    x = x + v * np.cos(hb) * dt
-    y = y + v * np.sin(hb) * dt
-    h = wrap_angle(h + v * np.sin(beta) / (0.5 * wheelbase) * dt)
-    v = np.clip(v + acc * dt, 0.0, v_max)
+    hb = h + np.arcsin(sin_beta)
+    vdt = v * dt
+    x = x + vdt * np.cos(hb)
+    y = y + vdt * np.sin(hb)
+    h = h + vdt * sin_beta / (0.5 * wheelbase)
+    v = _clip(v + acc * dt, 0.0, v_max)
     return x, y, h, v
 
 
 class Occupancy:
     """Vehicles sorted by (world, lane, s) for leader/follower queries with ``searchsorted``.
 
-    ``world`` and ``lane`` are int arrays (lane -1 = not on the road), ``s`` [m]; all (N, V).
+    ``lane`` int (N, V) (-1 = not on the road), ``s`` [m] (N, V). Vehicle indices returned
+    are flat indices into the (N*V) arrays, -1 for none.
     """
 
     def __init__(self, lane, s, num_lanes: int, big: float):
         n, v = lane.shape
-        self.big, self.num_lanes = big, num_lanes
+        self.big, self.num_lanes, self.count = big, num_lanes, n * v
         self.world = np.arange(n)[:, None]
-        base = (self.world * num_lanes + lane) * big
-        key = np.where(lane >= 0, base + np.clip(s, -big / 4, big / 2) + big / 4, np.inf).ravel()
-        self.order = np.argsort(key, kind="stable")
-        self.keys = key[self.order]
-        self.count = n * v
+        group = np.where(lane >= 0, self.world * num_lanes + lane, n * num_lanes).ravel()
+        key = group * big + (np.minimum(np.maximum(s.ravel(), -big / 4), big / 2) + big / 4)
+        self.order = order = np.argsort(key, kind="stable")
+        self.keys = key[order]
+        gs = group[order]
+        # leader in the own lane = next vehicle in sorted order within the same group
+        nxt = np.empty(self.count, np.int64)
+        same = np.empty(self.count, bool)
+        nxt[:-1] = order[1:]
+        nxt[-1] = -1
+        same[:-1] = gs[1:] == gs[:-1]
+        same[-1] = False
+        own = np.empty(self.count, np.int64)
+        own[order] = np.where(same, nxt, -1)
+        self.own_leader = np.where(lane.ravel() >= 0, own, -1).reshape(n, v)
+        self._gs = gs
+        self._first_tab = None
 
-    def _base(self, lane, world=None):
+    def _q(self, lane, s, world):
         w = self.world if world is None else world
-        return (w * self.num_lanes + lane) * self.big
+        base = (w * self.num_lanes + lane) * self.big
+        return base, base + (np.minimum(np.maximum(s, -self.big / 4), self.big / 2) + self.big / 4)
 
     def leader(self, lane, s, world=None):
-        """Index (flat, into (N*V)) of the first vehicle strictly ahead of ``s`` in ``lane``, or -1."""
-        base = self._base(lane, world)
-        q = base + np.clip(s, -self.big / 4, self.big / 2) + self.big / 4
+        """Index of the first vehicle strictly ahead of ``s`` in ``lane``, or -1."""
+        base, q = self._q(lane, s, world)
         j = np.searchsorted(self.keys, q, side="right")
         jc = np.minimum(j, self.count - 1)
         ok = (j < self.count) & (self.keys[jc] < base + self.big) & (lane >= 0)
@@ -115,29 +158,42 @@ class Occupancy:
 
     def follower(self, lane, s, world=None):
         """Index of the last vehicle strictly behind ``s`` in ``lane``, or -1."""
-        base = self._base(lane, world)
-        q = base + np.clip(s, -self.big / 4, self.big / 2) + self.big / 4
+        base, q = self._q(lane, s, world)
         j = np.searchsorted(self.keys, q, side="left") - 1
         jc = np.maximum(j, 0)
         ok = (j >= 0) & (self.keys[jc] >= base) & (lane >= 0)
         return np.where(ok, self.order[jc], -1)
 
+    @property
+    def first_tab(self):
+        """Rearmost vehicle of every (world, lane) group (last entry: -1), built on first use."""
+        if self._first_tab is None:
+            gs = self._gs
+            g = np.arange(len(self.world) * self.num_lanes + 1)
+            j = np.minimum(np.searchsorted(gs, g, side="left"), self.count - 1)
+            tab = np.where(gs[j] == g, self.order[j], -1)
+            tab[-1] = -1
+            self._first_tab = tab
+        return self._first_tab
+
     def first(self, lane, world=None):
         """Index of the rearmost vehicle in ``lane``, or -1."""
-        return self.leader(lane, np.full(np.shape(lane), -self.big / 4), world)
+        w = self.world if world is None else world
+        g = np.where(lane >= 0, w * self.num_lanes + lane, len(self.first_tab) - 1)
+        return self.first_tab[g]
 
     def count_between(self, lane, s0, s1, world=None):
         """Number of vehicles in ``lane`` with s0 < s < s1."""
-        base = self._base(lane, world) + self.big / 4
-        lo = np.searchsorted(self.keys, base + np.clip(s0, -self.big / 4, self.big / 2), side="right")
-        hi = np.searchsorted(self.keys, base + np.clip(s1, -self.big / 4, self.big / 2), side="left")
+        _, q0 = self._q(lane, s0, world)
+        _, q1 = self._q(lane, s1, world)
+        lo = np.searchsorted(self.keys, q0, side="right")
+        hi = np.searchsorted(self.keys, q1, side="left")
         return np.where(lane >= 0, np.maximum(hi - lo, 0), 0)
 
 
 def light_is_green(t, cycle, green_start, green_end):
     """Whether a light on a fixed cycle is green at time ``t`` [s] (all times in seconds)."""
-    ph = np.mod(t, cycle)
-    return (ph >= green_start) & (ph < green_end)
+    return np.mod(t - green_start, cycle) < (green_end - green_start)
 
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)

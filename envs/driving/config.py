@@ -1,0 +1,255 @@
+"""Typed, frozen configuration of the driving environments.
+
+One dataclass per environment (``HighwayConfig``, ``RacetrackConfig``, ``MergeConfig``), all
+sharing :class:`DrivingConfig`. Build one with :func:`make_config`: an unknown or mistyped key,
+a value of the wrong type, or a value out of range fails at construction with a message that
+names the key (and the valid keys). Units are in brackets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from . import maps
+from .world import WorldParams
+
+SENSORS = ("kinematics", "lidar", "occupancy", "camera")
+
+# field -> (low, high) inclusive
+_RANGES: dict[str, tuple[float, float]] = {
+    "vehicles": (0, 400),
+    "obstacles": (0, 50),
+    "sim_frequency": (1.0, 100.0),
+    "policy_frequency": (0.1, 100.0),
+    "ego_speed": (0.0, 60.0),
+    "spawn_spacing": (6.0, 500.0),
+    "max_speed": (1.0, 80.0),
+    "lidar_beams": (1, 4096),
+    "lidar_fov": (1e-3, 2 * np.pi),
+    "lidar_range": (1.0, 500.0),
+    "lidar_noise": (0.0, 10.0),
+    "kinematics_vehicles": (0, 100),
+    "grid_cells": (3, 256),
+    "grid_cell_size": (0.1, 20.0),
+    "camera_width": (8, 1024),
+    "camera_height": (8, 1024),
+    "camera_scale": (0.01, 10.0),
+    "render_width": (64, 4096),
+    "render_height": (64, 4096),
+    "render_scale": (0.01, 10.0),
+    "lanes": (1, 8),
+    "lane_width": (2.0, 6.0),
+    "speed_limit": (1.0, 70.0),
+    "length": (200.0, 1e5),
+    "route_length": (10.0, 1e5),
+    "green": (1.0, 120.0),
+    "radius": (10.0, 100.0),
+    "exit": (1, 3),
+}
+
+
+@dataclass(frozen=True)
+class DrivingConfig:
+    """Settings common to every driving environment."""
+
+    # traffic and physics
+    vehicles: int = 50  # traffic vehicles [-]
+    obstacles: int = 0  # slots for static obstacles / scripted actors [-]
+    sim_frequency: float = 15.0  # physics steps per second [Hz]
+    policy_frequency: float = 1.0  # decisions per second; one env step = sim/policy physics steps [Hz]
+    ego_speed: float = 25.0  # ego initial speed [m/s]
+    max_speed: float = 40.0  # speed limit of the bicycle model [m/s]
+    style_probs: tuple[float, float, float] = (0.6, 0.2, 0.2)  # traffic styles normal/aggressive/defensive [-]
+    spawn_spacing: float = 20.0  # traffic density: spacing of the initial placement slots along lanes [m]
+    # actions
+    action: Literal["meta", "discrete", "continuous"] = "meta"  # action space kind
+    target_speeds: tuple[float, ...] = (10.0, 15.0, 20.0, 25.0, 30.0)  # meta-action speed levels [m/s]
+    discrete_steer: float = 0.1  # discrete actions: steering as a fraction of the max angle [-]
+    discrete_throttle: float = 0.5  # discrete actions: throttle fraction [-]
+    discrete_brake: float = 0.5  # discrete actions: brake fraction [-]
+    # observation: one sensor -> that array, several -> a Dict keyed by sensor name
+    observation: tuple[str, ...] = ("kinematics",)  # among kinematics, lidar, occupancy, camera
+    kinematics_vehicles: int = 5  # neighbours in the kinematics observation [-]
+    lidar_beams: int = 64  # [-]
+    lidar_fov: float = 2 * np.pi  # [rad]
+    lidar_range: float = 60.0  # [m]
+    lidar_noise: float = 0.0  # Gaussian range noise [m]
+    grid_cells: int = 21  # occupancy grid side [cells]
+    grid_cell_size: float = 2.5  # [m]
+    camera_width: int = 84  # [px]
+    camera_height: int = 84  # [px]
+    camera_scale: float = 0.5  # [m/px]
+    # reward weights (each term is reported in info as reward_<name>)
+    progress_weight: float = 1.0  # per (max_speed x policy period) metres of route progress [-]
+    speed_weight: float = 0.4  # for speed in [reward_speed_range], linear 0..1 [-]
+    reward_speed_range: tuple[float, float] = (20.0, 30.0)  # [m/s]
+    centering_weight: float = 0.1  # penalty for (lateral error / half lane width)^2 [-]
+    collision_reward: float = -5.0  # on collision [-]
+    offroad_reward: float = -5.0  # on leaving the road [-]
+    red_light_reward: float = -5.0  # on running a red light [-]
+    goal_reward: float = 1.0  # on completing the route [-]
+    # episode
+    terminate_offroad: bool = True  # end the episode when the ego leaves the road
+    # rendering
+    render_width: int = 640  # [px]
+    render_height: int = 320  # [px]
+    render_scale: float = 0.2  # [m/px]
+
+    def __post_init__(self):
+        hints = typing.get_type_hints(type(self))
+        for f in dataclasses.fields(self):
+            val = getattr(self, f.name)
+            _check_type(type(self).__name__, f.name, val, hints[f.name])
+            if f.name in _RANGES:
+                lo, hi = _RANGES[f.name]
+                if not lo <= val <= hi:
+                    raise ValueError(f"{type(self).__name__}.{f.name}={val!r} is out of range [{lo}, {hi}]")
+        if self.sim_frequency < self.policy_frequency:
+            raise ValueError(f"{type(self).__name__}.policy_frequency must be <= sim_frequency")
+        bad = [s for s in self.observation if s not in SENSORS]
+        if bad or not self.observation:
+            raise ValueError(f"{type(self).__name__}.observation: unknown sensor(s) {bad}; valid: {', '.join(SENSORS)}")
+        if not self.target_speeds or sorted(self.target_speeds) != list(self.target_speeds):
+            raise ValueError(f"{type(self).__name__}.target_speeds must be a non-empty ascending tuple")
+        if min(self.style_probs) < 0 or sum(self.style_probs) <= 0:
+            raise ValueError(f"{type(self).__name__}.style_probs must be non-negative with a positive sum")
+
+    @property
+    def substeps(self) -> int:
+        return max(1, int(round(self.sim_frequency / self.policy_frequency)))
+
+    def world_params(self) -> WorldParams:
+        return WorldParams(
+            vehicles=self.vehicles, obstacles=self.obstacles, sim_frequency=self.sim_frequency,
+            max_speed=self.max_speed, ego_speed=self.ego_speed, style_probs=tuple(self.style_probs),
+            spawn_spacing=self.spawn_spacing,
+        )
+
+    def build_map(self) -> maps.Map:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+def _check_type(cls: str, name: str, val, hint) -> None:
+    origin = typing.get_origin(hint)
+    ok = True
+    if hint is float:
+        ok = isinstance(val, (int, float)) and not isinstance(val, bool)
+    elif hint in (int, bool, str):
+        ok = isinstance(val, hint) and (hint is bool or not isinstance(val, bool))
+    elif origin is Literal:
+        ok = val in typing.get_args(hint)
+        if not ok:
+            raise ValueError(f"{cls}.{name}={val!r}: must be one of {typing.get_args(hint)}")
+    elif origin is tuple:
+        ok = isinstance(val, tuple)
+    if not ok:
+        raise TypeError(f"{cls}.{name}={val!r}: expected {getattr(hint, '__name__', hint)}")
+
+
+@dataclass(frozen=True)
+class HighwayConfig(DrivingConfig):
+    """``simdrive/Highway-v0``: a straight multi-lane highway with dense traffic."""
+
+    lanes: int = 4  # [-]
+    length: float = 2000.0  # road length [m]
+    lane_width: float = 4.0  # [m]
+    speed_limit: float = 30.0  # [m/s]
+    route_length: float = 750.0  # distance to drive to complete the route [m]
+
+    def build_map(self) -> maps.Map:
+        return maps.build_highway(maps.HighwayParams(self.lanes, self.length, self.lane_width, self.speed_limit, 150.0, self.route_length))
+
+
+@dataclass(frozen=True)
+class RacetrackConfig(DrivingConfig):
+    """``simdrive/Racetrack-v0``: one lap of a closed curvy two-lane track."""
+
+    vehicles: int = 8  # [-]
+    ego_speed: float = 10.0  # [m/s]
+    policy_frequency: float = 5.0  # [Hz]
+    action: Literal["meta", "discrete", "continuous"] = "continuous"
+    target_speeds: tuple[float, ...] = (5.0, 10.0, 15.0, 20.0)  # [m/s]
+    reward_speed_range: tuple[float, float] = (10.0, 20.0)  # [m/s]
+    lanes: int = 2  # [-]
+    lane_width: float = 5.0  # [m]
+    speed_limit: float = 15.0  # [m/s]
+
+    def build_map(self) -> maps.Map:
+        return maps.build_racetrack(maps.RacetrackParams(self.lanes, self.lane_width, self.speed_limit))
+
+
+@dataclass(frozen=True)
+class MergeConfig(DrivingConfig):
+    """``simdrive/Merge-v0``: a highway where ramp traffic merges in front of the ego."""
+
+    vehicles: int = 20  # [-]
+    policy_frequency: float = 5.0  # [Hz]
+    lanes: int = 2  # main-road lanes [-]
+    lane_width: float = 4.0  # [m]
+    speed_limit: float = 30.0  # [m/s]
+
+    def build_map(self) -> maps.Map:
+        return maps.build_merge(maps.MergeParams(self.lanes, self.lane_width, self.speed_limit))
+
+
+@dataclass(frozen=True)
+class IntersectionConfig(DrivingConfig):
+    """``simdrive/Intersection-v0``: cross a signalized four-way intersection (turn left by default)."""
+
+    vehicles: int = 12  # [-]
+    ego_speed: float = 10.0  # [m/s]
+    policy_frequency: float = 5.0  # [Hz]
+    target_speeds: tuple[float, ...] = (0.0, 3.0, 6.0, 9.0, 12.0)  # [m/s]
+    reward_speed_range: tuple[float, float] = (5.0, 12.0)  # [m/s]
+    lane_width: float = 4.0  # [m]
+    speed_limit: float = 13.0  # [m/s]
+    turn: Literal["left", "straight", "right"] = "left"  # the ego's manoeuvre
+    green: float = 7.0  # green time per approach [s]
+
+    def build_map(self) -> maps.Map:
+        return maps.build_intersection(maps.IntersectionParams(lane_width=self.lane_width, speed_limit=self.speed_limit,
+                                                               green=self.green, turn=self.turn))
+
+
+@dataclass(frozen=True)
+class RoundaboutConfig(DrivingConfig):
+    """``simdrive/Roundabout-v0``: enter a one-lane roundabout, give way, leave at the 2nd exit."""
+
+    vehicles: int = 12  # [-]
+    ego_speed: float = 10.0  # [m/s]
+    policy_frequency: float = 5.0  # [Hz]
+    target_speeds: tuple[float, ...] = (0.0, 3.0, 6.0, 9.0, 12.0)  # [m/s]
+    reward_speed_range: tuple[float, float] = (5.0, 12.0)  # [m/s]
+    lane_width: float = 4.0  # [m]
+    radius: float = 22.0  # ring radius [m]
+    exit: int = 2  # which exit the ego takes (1-3) [-]
+
+    def build_map(self) -> maps.Map:
+        return maps.build_roundabout(maps.RoundaboutParams(lane_width=self.lane_width, radius=self.radius, exit=self.exit))
+
+
+def make_config(cls: type, config=None, overrides: Mapping | None = None):
+    """Build ``cls`` from an instance or a mapping plus keyword overrides, naming bad keys."""
+    values: dict = {}
+    if config is not None:
+        if isinstance(config, DrivingConfig):
+            if not isinstance(config, cls):
+                raise TypeError(f"config must be a {cls.__name__}, got {type(config).__name__}")
+            values = dataclasses.asdict(config)
+        elif isinstance(config, Mapping):
+            values = dict(config)
+        else:
+            raise TypeError(f"config must be a {cls.__name__} or a mapping, got {type(config).__name__}")
+    values.update(overrides or {})
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} key(s) {', '.join(unknown)}; valid keys: {', '.join(sorted(names))}")
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    return cls(**values)

@@ -1,0 +1,84 @@
+import numpy as np
+import pytest
+
+from envs.driving.maps import HighwayParams, build_highway
+from envs.driving.sensors import Camera, Kinematics, Lidar, OccupancyGrid, ray_boxes, ray_segments
+from envs.driving.world import EGO, HIT_EDGE, HIT_NONE, HIT_OBSTACLE, HIT_VEHICLE, STATIC, TRAFFIC, World, WorldParams
+
+
+@pytest.fixture
+def world():
+    m = build_highway(HighwayParams(lanes=2, length=1000.0, lane_width=4.0, route_length=500.0))
+    w = World(m, 1, WorldParams(vehicles=0, obstacles=3))
+    w.reset([0], np.array([3], np.uint64))
+    w.place_obstacle(0, 0, 0, 300.0, 5.0, 2.0, kind=EGO, speed=20.0)  # ego at (300, 0) heading east
+    return w
+
+
+def test_ray_box_known_distance_and_angle():
+    th = np.arctan2(4.0, 10.0)
+    d = ray_boxes(0.0, 0.0, th, 10.0, 4.0, 0.0, 4.0, 2.0)
+    assert d == pytest.approx(8.0 / np.cos(th))
+    # rotated box: a 2x2 square turned 45 deg at distance 10 is hit at its corner, 10 - sqrt(2)
+    assert ray_boxes(0.0, 0.0, 0.0, 10.0, 0.0, np.pi / 4, 2.0, 2.0) == pytest.approx(10 - np.sqrt(2))
+    assert np.isinf(ray_boxes(0.0, 0.0, np.pi, 10.0, 0.0, 0.0, 2.0, 2.0))  # pointing away
+    assert ray_boxes(10.0, 0.0, 1.0, 10.0, 0.0, 0.0, 2.0, 2.0) == 0.0  # origin inside
+
+
+def test_ray_segment():
+    assert ray_segments(0.0, 0.0, np.pi / 2, -1.0, 5.0, 1.0, 5.0) == pytest.approx(5.0)
+    assert np.isinf(ray_segments(0.0, 0.0, np.pi / 2, 1.0, 5.0, 2.0, 5.0))
+
+
+def test_lidar_hits_obstacle_vehicle_and_road_edges(world):
+    world.place_obstacle(0, 1, 0, 320.0, 4.0, 2.0, kind=STATIC)  # 20 m ahead, same lane
+    world.place_obstacle(0, 2, 1, 290.0, 5.0, 2.0, kind=TRAFFIC)  # behind-left
+    lid = Lidar(beams=4, max_range=60.0)  # beams at 0, 90, 180, 270 deg
+    d, code = lid.scan(world)
+    assert d[0, 0] == pytest.approx(18.0) and code[0, 0] == HIT_OBSTACLE
+    assert d[0, 1] == pytest.approx(6.0) and code[0, 1] == HIT_EDGE  # left edge y = 6
+    assert d[0, 3] == pytest.approx(2.0) and code[0, 3] == HIT_EDGE  # right edge y = -2
+    assert code[0, 2] == HIT_NONE and d[0, 2] == pytest.approx(60.0)
+    # the traffic car at (290, 4) is seen by a beam pointing at it
+    lid8 = Lidar(beams=1, fov=1e-3 + 0 * np.pi, max_range=60.0)
+    world.h[0, 0] = np.arctan2(4.0, -10.0) + 5e-4  # aim the (single, -fov/2) beam at the car's centre
+    d, code = lid8.scan(world)
+    assert code[0, 0] == HIT_VEHICLE and d[0, 0] == pytest.approx(7.5 / np.cos(np.arctan2(4, 10)), rel=1e-3)
+    obs = Lidar(beams=4).observe(world)
+    assert obs.shape == (4, 2) or obs.shape == (1, 4, 2)
+
+
+def test_lidar_noise_is_seeded_and_only_on_hits(world):
+    a = Lidar(beams=32, noise_std=0.5).observe(world)
+    b = Lidar(beams=32, noise_std=0.5).observe(world)
+    c = Lidar(beams=32).observe(world)
+    assert np.array_equal(a, b)
+    hit = c[0, :, 1] > 0
+    assert not np.allclose(a[0, hit, 0], c[0, hit, 0])
+    assert np.array_equal(a[0, ~hit], c[0, ~hit])
+
+
+def test_kinematics_presence_and_relative_position(world):
+    world.place_obstacle(0, 1, 1, 310.0, 5.0, 2.0, kind=TRAFFIC, speed=25.0)
+    k = Kinematics(vehicles=3, range=100.0, max_speed=40.0).observe(world)[0]
+    assert k.shape == (4, 7)
+    assert k[1, 0] == 1 and k[1, 1] == pytest.approx(0.1) and k[1, 2] == pytest.approx(0.04)
+    assert k[1, 3] == pytest.approx(5.0 / 40.0)
+    assert (k[2:] == 0).all()
+
+
+def test_occupancy_grid_road_and_vehicles(world):
+    world.place_obstacle(0, 1, 0, 310.0, 5.0, 2.0, kind=TRAFFIC)
+    g = OccupancyGrid(cells=11, cell_size=2.0).observe(world)[0]
+    assert g.shape == (2, 11, 11)
+    # 10 m ahead = 5 cells forward of the centre row (5): row 0; same column as the ego (5)
+    assert g[0, 0, 5] == 1 and g[0].sum() == 1
+    # road spans y in [-2, 6]: columns left of centre are road up to 6 m, right only to 2 m
+    assert g[1, 5, 5] == 1 and g[1, 5, 3] == 1 and g[1, 5, 8] == 0
+
+
+def test_camera_image(world):
+    img = Camera(width=64, height=48, scale=0.5).observe(world)[0]
+    assert img.shape == (48, 64, 3) and img.dtype == np.uint8
+    centre = img[24, 32]
+    assert centre[1] > 150 and centre[0] < 120  # the ego (green) is drawn at the centre
