@@ -35,6 +35,7 @@ from .torch_utils import (
     init_module,
     load_module_state,
     load_optimizer_state,
+    make_adam,
     make_generator,
     module_state,
     obs_to_tensor,
@@ -145,7 +146,7 @@ class A2CAgent:
         if cfg.optimizer == "rmsprop":
             self.optimizer: torch.optim.Optimizer = torch.optim.RMSprop(self.net.parameters(), lr=cfg.learning_rate, alpha=0.99, eps=1e-5)
         else:
-            self.optimizer = torch.optim.Adam(self.net.parameters(), lr=cfg.learning_rate, eps=1e-5)
+            self.optimizer = make_adam(self.net.parameters(), cfg.learning_rate, eps=1e-5)
         self.steps = 0
         self.episodes = 0
         self.updates = 0

@@ -294,9 +294,6 @@ class MCTSAgent:
 
     name: ClassVar[str] = "mcts"
     Config: ClassVar[type] = MCTSConfig
-    #: Env kwargs the platform adds for ``simdrive eval`` of two-player games, so the env
-    #: answers the agent's moves (only meaningful for envs that take ``opponent``).
-    eval_env_kwargs: ClassVar[dict[str, Any]] = {"opponent": "random"}
     num_envs = 1
 
     def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: MCTSConfig | None = None, seed: int = 0) -> None:
@@ -308,6 +305,16 @@ class MCTSAgent:
         self.seed = int(seed)
         self._search: UCTSearch | None = None
         self.simulations_per_second = 0.0
+
+    @property
+    def eval_env_kwargs(self) -> dict[str, Any]:
+        """Env kwargs the platform adds for ``simdrive eval``: on two-player board games
+        (Dict observations with an ``action_mask``) the env answers with random moves so the
+        summed reward is the agent's score; single-player envs get nothing."""
+        space = self.observation_space
+        if isinstance(space, gym.spaces.Dict) and "action_mask" in space.spaces:
+            return {"opponent": "random"}
+        return {}
 
     @classmethod
     def check_env(cls, env: gym.Env) -> None:

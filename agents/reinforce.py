@@ -30,6 +30,7 @@ from .torch_utils import (
     add_batch_dim,
     load_module_state,
     load_optimizer_state,
+    make_adam,
     make_generator,
     module_state,
     obs_to_tensor,
@@ -99,7 +100,7 @@ class ReinforceAgent:
         self.generator = make_generator(seed, self.device)
         with preserve_global_rng():
             self.net = ActorCritic(observation_space, action_space, cfg.backbone, cfg.hidden, cfg.activation, False, 0, cfg.log_std_init, make_generator(seed)).to(self.device)
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=cfg.learning_rate)
+        self.optimizer = make_adam(self.net.parameters(), cfg.learning_rate)
         self.steps = 0
         self.episodes = 0
         self.updates = 0

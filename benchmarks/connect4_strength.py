@@ -1,7 +1,8 @@
 """Connect Four strength: AlphaZero trained for a wall-clock budget vs UCT-MCTS.
 
 Trains ``agents.alphazero`` on ``simdrive/ConnectFour-v0`` for ``--minutes`` (default 30)
-on ``--threads`` CPU threads (default 2), then plays ``--games`` (default 100) games
+on ``--threads`` torch threads (default 1; the process uses one core for the network
+and search, a second core helps only when the machine is otherwise idle), then plays ``--games`` (default 100) games
 against UCT-MCTS with ``--mcts-simulations`` random-rollout simulations per move (default
 1000), alternating who starts; the MCTS seed changes with every game pair so the games
 differ. Prints the AlphaZero score (win = 1, draw = 1/2), the record by who started,
@@ -59,7 +60,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--blocks", type=int, default=4, help="ResNet residual blocks")
     parser.add_argument("--games-per-iteration", type=int, default=32)
     parser.add_argument("--train-steps", type=int, default=100, help="gradient steps per iteration")
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads (1: on a shared 2-core machine 2 threads were 10-100x slower)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
@@ -68,7 +70,7 @@ def main(argv: list[str] | None = None) -> dict:
     config = AlphaZeroConfig(
         channels=args.channels, blocks=args.blocks, simulations=args.selfplay_simulations, eval_simulations=args.eval_simulations,
         dirichlet_alpha=1.0, temperature_moves=8, games_per_iteration=args.games_per_iteration, train_steps=args.train_steps,
-        replay_iterations=10, arena_games=10, arena_simulations=25, arena_opening_moves=2,
+        replay_iterations=10, arena_games=10, arena_simulations=25, arena_opening_moves=2, num_threads=args.threads,
     )
     agent = AlphaZeroAgent(env.observation_space, env.action_space, config, seed=args.seed)
     start = time.time()

@@ -176,6 +176,23 @@ def watch_command(
         typer.echo(f"wrote {written}")
 
 
+@app.command("drive")
+@user_errors
+def drive_command(
+    env: str = typer.Argument("simdrive/Highway-v0", help="Driving environment id."),
+    fps: float = typer.Option(15.0, "--fps", min=1.0, help="Decisions (and frames) per second."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the first episode."),
+    env_args: list[str] = typer.Option([], "--env-arg", help="Environment argument key=value (repeatable)."),
+) -> None:
+    """Drive the ego vehicle yourself: arrow keys steer, accelerate and brake; R restarts, Esc quits."""
+    from simdrive.config import parse_env_kwargs
+    from simdrive.drive import drive
+
+    summary = drive(env, parse_env_kwargs(env_args), fps=fps, seed=seed)
+    if summary:
+        typer.echo(f"episode {summary['episode']}: {summary['steps']} steps, return {summary['return']:.2f}")
+
+
 def main() -> None:
     """Console entry point."""
     app()

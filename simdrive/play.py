@@ -180,10 +180,9 @@ def play(
         from envs.boardgames.render import BoardWindow
 
         window = BoardWindow(env.unwrapped.game, title=f"SimDrive: you vs {a_name}")
-    rng = np.random.default_rng(seed)
     try:
         for game_index in range(games):
-            outcome = _play_one(env, a, b, a_first=game_index % 2 == 0, window=window, rng=rng,
+            outcome = _play_one(env, a, b, a_first=game_index % 2 == 0, window=window,
                                 opening_moves=opening_moves, pair_seed=seed + game_index // 2)
             if outcome is None:  # the person closed the window
                 break
@@ -204,8 +203,7 @@ def play(
     return summary
 
 
-def _play_one(env: gym.Env, a: Any, b: Any, a_first: bool, window: Any, rng: np.random.Generator,
-              opening_moves: int, pair_seed: int) -> int | None:
+def _play_one(env: gym.Env, a: Any, b: Any, a_first: bool, window: Any, opening_moves: int, pair_seed: int) -> int | None:
     """One game; +1 if A won, 0 draw, -1 if B (or the human) won; None if the window closed."""
     from envs.boardgames.render import draw_board
 

@@ -31,14 +31,18 @@ class FrameInfo:
     extra: Sequence[str] = ()
 
 
-def draw_hud(frame: np.ndarray, lines: Sequence[str]) -> np.ndarray:
+MAX_EXTRA_HUD_LINES = 4
+
+
+def draw_hud(frame: np.ndarray, lines: Sequence[str], min_lines: int = 0) -> np.ndarray:
     """Return ``frame`` with a dark heads-up bar above it holding ``lines`` of text
-    (a bar rather than an overlay, so small frames such as grid worlds stay visible)."""
+    (a bar rather than an overlay, so small frames such as grid worlds stay visible).
+    ``min_lines`` keeps the bar's height fixed so every frame of a video has one size."""
     image = np.ascontiguousarray(frame[..., :3], dtype=np.uint8)
     width = image.shape[1]
     scale = max(0.4, min(0.6, width / 1000))
     line_height = int(round(34 * scale))
-    bar = np.full((line_height * len(lines) + 8, width, 3), 30, dtype=np.uint8)
+    bar = np.full((line_height * max(len(lines), min_lines) + 8, width, 3), 30, dtype=np.uint8)
     for index, line in enumerate(lines):
         y = 4 + line_height * (index + 1) - line_height // 4
         cv2.putText(bar, line, (6, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (235, 235, 235), 1, cv2.LINE_AA)
@@ -158,8 +162,9 @@ def rollout_frames(
             frame = env.render()
             if frame is None:
                 raise UserError("this environment cannot render frames (no rgb_array render mode)")
-            extra = list(extra_hud(info)) if extra_hud else []
-            yield draw_hud(frame, hud_lines(FrameInfo(episode + 1, step, total, reward, extra)))
+            extra = list(extra_hud(info))[:MAX_EXTRA_HUD_LINES] if extra_hud else []
+            yield draw_hud(frame, hud_lines(FrameInfo(episode + 1, step, total, reward, extra)),
+                           min_lines=2 + (MAX_EXTRA_HUD_LINES if extra_hud else 0))
             if done:
                 break
             obs, reward, terminated, truncated, info = env.step(policy(obs))
@@ -203,12 +208,13 @@ def play(
 
 
 def info_hud(info: dict) -> list[str]:
-    """Extra HUD lines from an env's ``info``: short scalar entries."""
+    """Extra HUD lines from an env's ``info``: the events that are true now (collision,
+    off-road, ...), and the string-valued ones (what was hit). Numbers are left to the
+    environment's own display."""
     lines = []
     for key, value in info.items():
-        if isinstance(value, (bool, np.bool_)):
-            if value:
-                lines.append(key)
-        elif isinstance(value, (int, float, np.integer, np.floating)) and len(lines) < 6:
-            lines.append(f"{key} {float(value):.2f}")
-    return lines[:6]
+        if isinstance(value, (bool, np.bool_)) and value:
+            lines.append(key.replace("_", " "))
+        elif isinstance(value, str) and value and value != "none" and len(value) < 40:
+            lines.append(f"{key.replace('_', ' ')}: {value}")
+    return lines[:MAX_EXTRA_HUD_LINES]

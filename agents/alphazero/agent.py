@@ -25,6 +25,7 @@ network), ``arena_draw_rate``, ``arena_score``, ``promoted`` (1 if the new netwo
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import time
 from dataclasses import dataclass
@@ -84,8 +85,9 @@ class AlphaZeroConfig:
     """Share of the decisive arena games the new network must win to replace the best [-]."""
     arena_opening_moves: int = 3
     """Random opening plies of each arena game pair, for variety between deterministic players [plies]."""
-    num_threads: int = 0
-    """torch intra-op threads while training (0 = leave torch's setting) [-]."""
+    num_threads: int = 1
+    """torch intra-op threads while training (0 = leave torch's setting). The networks are
+    small: on a shared 2-core machine 2 threads ran 10-100x slower than 1 (OpenMP contention) [-]."""
 
     def __post_init__(self) -> None:
         for name in ("channels", "value_hidden", "simulations", "eval_simulations", "leaf_batch", "games_per_iteration", "replay_iterations", "batch_size"):
@@ -164,6 +166,10 @@ class AlphaZeroAgent:
     # --- acting ---------------------------------------------------------------------------
 
     def act(self, obs: Mapping[str, np.ndarray], explore: bool = False) -> int:
+        with _torch_threads(self.config.num_threads):
+            return self._act(obs, explore)
+
+    def _act(self, obs: Mapping[str, np.ndarray], explore: bool) -> int:
         if self.game is None:
             return self._act_policy_only(obs)
         search = self._search()
@@ -187,15 +193,10 @@ class AlphaZeroAgent:
 
     def train(self, env: gym.Env, budget: Budget, callbacks: Callbacks) -> None:
         self.bind_env(env)
-        threads = torch.get_num_threads()
-        if self.config.num_threads:
-            torch.set_num_threads(self.config.num_threads)
-        try:
+        with _torch_threads(self.config.num_threads):
             while not budget.done(self.steps, self.episodes):
                 if not self._iterate(budget, callbacks):
                     return
-        finally:
-            torch.set_num_threads(threads)
 
     def _iterate(self, budget: Budget, callbacks: Callbacks) -> bool:
         """One self-play / train / arena iteration; False if the callbacks asked to stop."""
@@ -289,6 +290,19 @@ class AlphaZeroAgent:
             Examples(np.asarray(p["planes"], np.float32), np.asarray(p["policies"], np.float32), np.asarray(p["values"], np.float32))
             for p in state["replay"]
         ]
+
+
+@contextlib.contextmanager
+def _torch_threads(threads: int):
+    """Run with ``threads`` torch intra-op threads (0: unchanged), restoring the setting after."""
+    before = torch.get_num_threads()
+    if threads and threads != before:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        if threads and threads != before:
+            torch.set_num_threads(before)
 
 
 def _tensors(tree: Mapping[str, Any]) -> dict[str, torch.Tensor]:

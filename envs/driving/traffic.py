@@ -209,7 +209,7 @@ def _mix(z):
     return z ^ (z >> np.uint64(31))
 
 
-def uniform(seed, counter, index, purpose: int):
+def uniform(seed, counter, index, purpose):
     """Counter-based uniform random numbers in [0, 1) (splitmix64 hash).
 
     ``uniform(seed, t, i, p)`` depends only on its arguments, so world ``w`` of a batch draws
@@ -219,5 +219,5 @@ def uniform(seed, counter, index, purpose: int):
     with np.errstate(over="ignore"):
         z = np.asarray(seed, np.uint64) + _GOLD * (np.asarray(counter, np.uint64) + np.uint64(1))
         z = _mix(z)
-        z = _mix(z ^ (np.asarray(index, np.uint64) * _M2 + np.uint64(purpose) * _GOLD))
+        z = _mix(z ^ (np.asarray(index, np.uint64) * _M2 + np.asarray(purpose, np.uint64) * _GOLD))
     return (z >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)

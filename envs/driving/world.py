@@ -7,6 +7,17 @@ A step (:meth:`World.step`) is a fixed sequence of array operations: lane occupa
 IDM (+ lane-end and red-light stops), MOBIL (once per ``lane_change_period`` per world),
 lateral lane keeping, the kinematic bicycle model, Frenet update and lane-graph
 transitions, ego collision/off-road/red-light events, recycling of traffic. numpy only.
+
+Traffic stops at the end of lanes that end (merges), at red lights (fixed cycles, see
+``Map.lights``; ``light_override`` forces a light per world) and at give-way lines of
+``Map.yield_lanes`` while the ring near the merge point is busy; ring traffic in turn lets a
+vehicle that already crossed its give-way line in.
+
+Scripted actors: :meth:`World.place_obstacle` puts a static obstacle (a stalled car) or any
+kind of vehicle in a slot; :meth:`World.set_script` makes a slot follow a scripted
+acceleration / lane instead of IDM/MOBIL (call it every step to play a script).
+Randomness is counter-based (:func:`~.traffic.uniform` of seed, step, slot), so world ``w``
+of a batch evolves exactly like a single world with the same seed.
 """
 
 from __future__ import annotations
@@ -25,6 +36,7 @@ HIT_NONE, HIT_VEHICLE, HIT_EDGE, HIT_OBSTACLE = 0, 1, 2, 3
 HIT_NAMES = ("none", "vehicle", "road_edge", "obstacle")
 
 _P_START, _P_SPAWN, _P_STYLE, _P_TURN, _P_SPEED, _P_SIDE, _P_LANE, _P_POS = range(8)
+_SPAWN_PURPOSES = np.array([_P_LANE, _P_SIDE, _P_POS, _P_STYLE, _P_SPEED, _P_TURN], np.uint64)
 
 
 @dataclass(frozen=True)
@@ -50,6 +62,7 @@ class WorldParams:
     spawn_spacing: float = 20.0  # spacing of initial traffic slots along lanes [m]
     spawn_clearance: float = 25.0  # free distance needed in a lane to spawn a vehicle [m]
     ego_clearance: float = 25.0  # no traffic placed within this distance of the ego [m]
+    spawn_per_period: int = 3  # respawn attempts per world every lane_change_period [-]
     speed_gain: float = 1.0 / 0.6  # ego speed P-controller gain (meta-actions) [1/s]
 
 
@@ -406,37 +419,43 @@ class World:
             jj = np.maximum(j, 0)
             return np.where(ok, sflat[jj], np.inf), np.where(ok, vflat[jj], 0.0), np.where(ok, Lflat[jj], 0.0)
 
-        # old follower and old leader
+        # both directions at once on a leading axis: 0 = left, 1 = right
+        tl = np.stack([r.lane_left[lane], r.lane_right[lane]])
+        ok = can & (tl >= 0)
+        tlq = np.where(ok, tl, -1)
+        nl = occ.leader(tlq, s, wi)
+        nf = occ.follower(tlq, s, wi)
         of = occ.follower(lane, s, wi)
         ol = occ.leader(lane, s, wi)
+        nls, nlv, nlL = lead_vals(nl)
         ols, olv, olL = lead_vals(ol)
-        a_of_old = np.where(of >= 0, idm_of(of, s, v, L), 0.0)
-        a_of_new = np.where(of >= 0, idm_of(of, ols, olv, olL), 0.0)
-        best_gain = np.zeros_like(s)
-        best = lane.copy()
+        me = np.broadcast_to
+        # followers' IDM, one call: new follower behind me / behind its leader; old follower behind me / my leader
+        J = np.concatenate([nf, nf, of[None], of[None]])
+        sh = (2,) + s.shape
+        LS = np.concatenate([me(s, sh), nls, s[None], ols[None]])
+        LV = np.concatenate([me(v, sh), nlv, v[None], olv[None]])
+        LL = np.concatenate([me(L, sh), nlL, L[None], olL[None]])
+        af = np.where(J >= 0, idm_of(J, LS, LV, LL), 0.0)
+        a_nf_new, a_nf_old, a_of_old, a_of_new = af[:2], af[2:4], af[4], af[5]
+        gap_lead = nls - s - 0.5 * (L + nlL)
+        a_me_new = idm_accel(v, v0, gap_lead, v - nlv, a, b, T, s0)
+        nfc = np.maximum(nf, 0)
+        gap_fol = np.where(nf >= 0, s - sflat[nfc] - 0.5 * (L + Lflat[nfc]), np.inf)
+        # traffic cuts in front of the ego only when the ego need barely brake (it may be slow to react)
+        lim = np.where((nf >= 0) & (nf % self.V == 0), -p.ego_safe_decel, -p.safe_decel)
+        v_nf = np.where(nf >= 0, vflat[nfc], 0.0)
+        safe = (a_nf_new >= lim) & (gap_lead > 2.0 + 0.3 * v) & (gap_fol > 2.0 + 0.3 * v_nf)
+        gain = a_me_new - acc_now[rows] + pol * (a_nf_new - a_nf_old + a_of_new - a_of_old)
+        gain = gain + np.array([-p.keep_right_bias, p.keep_right_bias])[:, None, None]
         ends = self.lane_ends[lane]
-        for side, nb in ((1, r.lane_left), (-1, r.lane_right)):  # two directions, not vehicles
-            tl = nb[lane]
-            ok = can & (tl >= 0)
-            tlc = np.maximum(tl, 0)
-            nl = occ.leader(np.where(ok, tl, -1), s, wi)
-            nf = occ.follower(np.where(ok, tl, -1), s, wi)
-            nls, nlv, nlL = lead_vals(nl)
-            gap_lead = nls - s - 0.5 * (L + nlL)
-            a_me_new = idm_accel(v, v0, gap_lead, v - nlv, a, b, T, s0)
-            a_nf_new = np.where(nf >= 0, idm_of(nf, s, v, L), 0.0)
-            a_nf_old = np.where(nf >= 0, idm_of(nf, nls, nlv, nlL), 0.0)
-            gap_fol = np.where(nf >= 0, s - self._gather(self.s, nf) - 0.5 * (L + self._gather(self.length, nf)), np.inf)
-            # traffic cuts in front of the ego only when the ego need barely brake (it may be slow to react)
-            lim = np.where((nf >= 0) & (nf % self.V == 0), -p.ego_safe_decel, -p.safe_decel)
-            v_nf = np.where(nf >= 0, self._gather(self.v, nf), 0.0)
-            safe = (a_nf_new >= lim) & (gap_lead > 2.0 + 0.3 * v) & (gap_fol > 2.0 + 0.3 * v_nf)
-            gain = a_me_new - acc_now[rows] + pol * (a_nf_new - a_nf_old + a_of_new - a_of_old)
-            gain = gain + (p.keep_right_bias if side < 0 else -p.keep_right_bias)
-            gain = gain + np.where(ends & ~self.lane_ends[tlc], 10.0, 0.0)  # mandatory: leave an ending lane
-            take = ok & safe & (gain > thr) & (gain > best_gain)
-            best = np.where(take, tl, best)
-            best_gain = np.where(take, gain, best_gain)
+        gain = gain + np.where(ends & ~self.lane_ends[np.maximum(tl, 0)], 10.0, 0.0)  # mandatory: leave an ending lane
+        gain = np.where(ok & safe & (gain > thr), gain, -np.inf)
+        k = np.argmax(gain, 0)  # left wins ties
+        best_gain = np.maximum(gain[0], gain[1])
+        take = best_gain > 0
+        best = np.where(take, np.where(k == 0, tl[0], tl[1]), lane)
+        best_gain = np.where(take, best_gain, 0.0)
         if apply:
             self.tlane[rows] = np.where(kind == TRAFFIC, best, self.tlane[rows])
         return best, best_gain
@@ -549,52 +568,57 @@ class World:
         else:
             far = np.hypot(self.x - self.x[:, :1], self.y - self.y[:, :1]) > 2000.0
             need[due] |= (traffic & self.active & far)[due]
-        # vehicles that must go are removed now; one per world is re-placed
+        # vehicles that must go are removed now; up to `spawn_per_period` per world are re-placed
         self.active &= ~need
         self.x = np.where(need, 1e6, self.x)
         self.y = np.where(need, 1e6, self.y)
+        for attempt in range(p.spawn_per_period):  # attempts, not vehicles
+            need &= ~self.active
+            if not self._spawn(need, attempt):
+                return
+
+    def _spawn(self, need, attempt: int) -> bool:
+        """Place the first needed vehicle of every world where its random spot is free."""
+        r, m, p = self.road, self.map, self.p
         rows = np.nonzero(need.any(1))[0]
         if rows.size == 0:
-            return
+            return False
         col = np.argmax(need[rows], 1)
-        seed, t = self.seed[rows], self.t[rows]
-        u = lambda k: uniform(seed, t, col, k)  # noqa: E731
+        # one draw per purpose: lane, side, position, style, speed, turn
+        U = uniform(self.seed[rows, None], (self.t[rows] * 8 + attempt)[:, None], col[:, None], _SPAWN_PURPOSES[None, :])
         if m.spawn_mode == "window":
             q = self.sec[rows, 0]
             base, nl = r.sec_lane[q], r.sec_lane[q + 1] - r.sec_lane[q]
-            lane = base + np.minimum((u(_P_LANE) * nl).astype(np.int64), nl - 1)
+            lane = base + np.minimum((U[:, 0] * nl).astype(np.int64), nl - 1)
             w0, w1 = m.window
-            ahead = u(_P_SIDE) < 0.5
-            off = np.where(ahead, w1 - 60.0 + 55.0 * u(_P_POS), w0 + 5.0 + 55.0 * u(_P_POS))
+            off = np.where(U[:, 1] < 0.5, w1 - 60.0 + 55.0 * U[:, 2], w0 + 5.0 + 55.0 * U[:, 2])
             s = self.s[rows, 0] + off
             ok = (s > 5.0) & (s < r.sec_length[q] - 5.0)
         else:
             sl = m.spawn_lanes
-            lane = sl[np.minimum((u(_P_LANE) * len(sl)).astype(np.int64), len(sl) - 1)]
-            s = 5.0 * u(_P_POS)
+            lane = sl[np.minimum((U[:, 0] * len(sl)).astype(np.int64), len(sl) - 1)]
+            s = 5.0 * U[:, 2]
             ok = np.ones(len(rows), bool)
-        occ = Occupancy(np.where(self.active[rows], self.lane[rows], -1), self.s[rows], r.num_lanes, self.big)
-        wi = np.arange(len(rows))
-        ok &= occ.count_between(lane, s - p.spawn_clearance, s + p.spawn_clearance, wi) == 0
+        taken = self.active[rows] & (self.lane[rows] == lane[:, None]) & (np.abs(self.s[rows] - s[:, None]) < p.spawn_clearance)
+        ok &= ~taken.any(1)
         q = r.lane_sec[lane]
         x, y, h = r.to_world(q, s, r.lane_offset[lane])
         ok &= np.hypot(x - self.x[rows, 0], y - self.y[rows, 0]) > p.ego_clearance
-        rows, col, lane, s, q, x, y, h = (a[ok] for a in (rows, col, lane, s, q, x, y, h))
+        rows, col, lane, s, q, x, y, h, U = (a[ok] for a in (rows, col, lane, s, q, x, y, h, U))
         if rows.size == 0:
-            return
-        seed, t = self.seed[rows], self.t[rows]
-        uu = uniform(seed, t, col, _P_STYLE)
+            return True
         cp = np.cumsum(p.style_probs) / np.sum(p.style_probs)
-        style = np.minimum(np.searchsorted(cp, uu, side="right"), 2)
+        style = np.minimum(np.searchsorted(cp, U[:, 3], side="right"), 2)
         self._set_style(rows, col, style)
         v0 = r.lane_speed[lane] * self.v0f[rows, col]
         idx = (rows, col)
         self.active[idx] = True
         self.x[idx], self.y[idx], self.h[idx], self.road_h[idx] = x, y, h, h
-        self.v[idx] = v0 * (0.8 + 0.2 * uniform(seed, t, col, _P_SPEED))
+        self.v[idx] = v0 * (0.8 + 0.2 * U[:, 4])
         self.sec[idx], self.s[idx], self.d[idx] = q, s, r.lane_offset[lane]
         self.lane[idx], self.tlane[idx] = lane, lane
-        self.turn[idx] = (uniform(seed, t, col, _P_TURN) * 1024).astype(np.int64)
+        self.turn[idx] = (U[:, 5] * 1024).astype(np.int64)
+        return True
 
     # ------------------------------------------------------------------ ego queries
     def ego_progress(self):

@@ -193,3 +193,20 @@ def test_alphazero_learns_tictactoe_and_never_loses_to_perfect_player():
     against_anyone = exhaustive_results(choose, game, "all")  # every opponent line, both sides
     assert against_anyone["losses"] == 0, against_anyone
     assert against_anyone["wins"] > 0
+
+
+def test_play_checkpoint_against_mcts(tmp_path):
+    from simdrive.play import load_agent, play
+
+    env = gym.make("simdrive/TicTacToe-v0")
+    config = AlphaZeroConfig(**TINY)
+    agent = AlphaZeroAgent(env.observation_space, env.action_space, config, seed=0)
+    path = save_checkpoint(tmp_path / "az.sdckpt", agent="alphazero", config=config, env_id="simdrive/TicTacToe-v0",
+                           state=agent.state_dict(), env_kwargs={"opponent": "random"})
+    loaded, env_id, env_kwargs = load_agent(path)
+    assert isinstance(loaded, AlphaZeroAgent) and env_id == "simdrive/TicTacToe-v0" and "opponent" not in env_kwargs
+    summary = play(str(path), vs="mcts:20", games=2, verbose=False)
+    assert summary.total.games == 2 and summary.a_first.games == 1 and summary.b_first.games == 1
+    assert summary.player_b == "mcts:20" and len(summary.outcomes) == 2
+    other = play(str(path), vs=str(path), games=2, verbose=False)  # a checkpoint against itself
+    assert other.total.games == 2

@@ -150,7 +150,9 @@ def test_train_reports_and_checkpoint_roundtrip(tmp_path):
     restored.bind_env(env)
     obs, _ = env.reset(seed=1)
     assert restored.act(obs) == agent.act(obs)
-    assert MCTSAgent.eval_env_kwargs == {"opponent": "random"}
+    assert agent.eval_env_kwargs == {"opponent": "random"}
+    grid = gym.make("simdrive/GridWorld4x4-v0")
+    assert MCTSAgent(grid.observation_space, grid.action_space).eval_env_kwargs == {}
 
 
 def test_check_env_rejects_env_without_model():

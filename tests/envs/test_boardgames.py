@@ -132,7 +132,7 @@ def test_checkers_pass(env_id, opponent):
     env = gym.make(env_id, opponent=opponent, render_mode="rgb_array")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        check_env(env.unwrapped, skip_render_check=True)
+        check_env(env.unwrapped)
         sb3_check_env(env.unwrapped)
 
 
