@@ -169,8 +169,8 @@ class A2CAgent:
             actions = torch.maximum(torch.minimum(actions, self._high), self._low)
         return actions.cpu().numpy()
 
-    def reset_state(self) -> None:
-        """Forget the recurrent state used by ``act`` (call at the start of an episode)."""
+    def reset_episode(self) -> None:
+        """Forget the recurrent state used by ``act``; the platform calls it at every episode start."""
         self._act_state = None
 
     @torch.no_grad()
@@ -178,7 +178,7 @@ class A2CAgent:
         """Mean / most likely action (``explore=False``) or a sample from the policy.
 
         With a recurrent backbone the hidden state is carried between calls; call
-        ``reset_state()`` when a new episode starts.
+        ``reset_episode()`` when a new episode starts.
         """
         if self._act_state is None:
             self._act_state = self.net.initial_state(1, self.device)
@@ -204,7 +204,7 @@ class A2CAgent:
         next_log = self.steps + cfg.log_interval
         while not budget.done(self.steps, self.episodes):
             # ---- collect a rollout of n_steps x n_envs
-            obs_list, actions, logps_old = [], [], []
+            obs_list, actions = [], []
             rewards = np.zeros((n_steps, n_envs), dtype=np.float32)
             terminated = np.zeros((n_steps, n_envs), dtype=np.float32)
             dones = np.zeros((n_steps, n_envs), dtype=np.float32)

@@ -280,6 +280,7 @@ class DQNAgent:
                     losses.clear()
                     q_means.clear()
                 callbacks.on_metrics(self.steps, metrics)
+        callbacks.on_step(self.steps, self.episodes)  # final counts for the platform
 
     # ------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:

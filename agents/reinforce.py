@@ -175,6 +175,7 @@ class ReinforceAgent:
                     batch_obs, batch_actions, batch_returns, batch_count = [], [], [], 0
                 if not callbacks.on_step(self.steps, self.episodes):
                     return
+        callbacks.on_step(self.steps, self.episodes)  # final counts for the platform
 
     def _update(self, obs: Any, actions: torch.Tensor, returns: np.ndarray) -> dict[str, float]:
         cfg, head = self.config, self.net.head

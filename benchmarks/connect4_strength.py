@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 import gymnasium as gym
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

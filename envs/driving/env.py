@@ -20,6 +20,7 @@ from .config import DrivingConfig, HighwayConfig, IntersectionConfig, MergeConfi
 from .world import HIT_NAMES, World
 
 META_ACTIONS = ("lane_left", "idle", "lane_right", "faster", "slower")
+_HIT_NAMES = np.array(HIT_NAMES)
 DISCRETE_ACTIONS = ("none", "accelerate", "brake", "left", "left_brake", "right", "right_brake")
 
 
@@ -141,7 +142,7 @@ class DrivingCore:
         info = {f"reward_{k}": v.astype(float) for k, v in terms.items()}
         info.update(
             crashed=w.crashed.copy(),
-            hit=np.array([HIT_NAMES[h] for h in w.hit]),
+            hit=_HIT_NAMES[w.hit],
             offroad=w.offroad.copy(),
             ran_red_light=w.ran_red.copy(),
             distance=w.travelled.copy(),

@@ -191,39 +191,47 @@ class IntersectionParams:
 
 
 def build_intersection(p: IntersectionParams = IntersectionParams()) -> Map:
-    """Arms at 0, 90, 180, 270 degrees (east, north, west, south); the ego comes from the south."""
+    """Arms at 0, 90, 180, 270 degrees (east, north, west, south); the ego comes from the south.
+
+    Each approach has two lanes: the right one for straight on and right turns, the left one a
+    left-turn lane; each road has one outgoing lane.
+    """
     b = RoadBuilder()
-    w, A, L = p.lane_width, p.box, p.arm_length
+    w, L = p.lane_width, p.arm_length
+    A = max(p.box, 2 * w + 2.0)
     angles = np.array([0.0, 0.5, 1.0, 1.5]) * np.pi
     inc, out = [], []
     for th in angles:
         u = np.array([np.cos(th), np.sin(th)])
         n = np.array([-u[1], u[0]])
-        inc.append(b.add(straight(u * (A + L) + n * w / 2, u * A + n * w / 2), [0.0], w, p.speed_limit, "in", lane_change=False))
+        # inbound: lane 0 (outer, straight/right) at 1.5 w from the centre line, lane 1 (left turns) next to it
+        inc.append(b.add(straight(u * (A + L) + n * 1.5 * w, u * A + n * 1.5 * w), [0.0, w], w, p.speed_limit, "in", lane_change=False))
         out.append(b.add(straight(u * A - n * w / 2, u * (A + L) - n * w / 2), [0.0], w, p.speed_limit, "out", lane_change=False))
     conn = {}
     for k, th in enumerate(angles):
-        for turn, dk in (("right", 1), ("straight", 2), ("left", 3)):
+        for turn, dk, ln in (("right", 1, 0), ("straight", 2, 0), ("left", 3, 1)):
             j = (k + dk) % 4
-            p0 = b.sections[inc[k]].points[-1]
+            u = np.array([np.cos(th), np.sin(th)])
+            n = np.array([-u[1], u[0]])
+            p0 = b.sections[inc[k]].points[-1] - n * w * ln  # lane offsets grow to the left of travel (-n)
             p1 = b.sections[out[j]].points[0]
             pts = bezier(p0, th + np.pi, p1, angles[j], step=1.0)
             q = b.add(pts, [0.0], w, p.turn_speed, f"{turn}", lane_change=False, junction=True)
-            b.link(inc[k], 0, q, 0)
+            b.link(inc[k], ln, q, 0)
             b.link(q, 0, out[j], 0)
             conn[(k, turn)] = q
     b.area(np.array([[-A, -A], [A, -A], [A, A], [-A, A]]))
     road = b.build()
     period = p.green + p.clearance
     ego_arm = 3
-    # phases in turn, the ego's approach first (after ``first_green`` seconds)
+    # phases in turn (both lanes of an approach together), the ego's approach first (after ``first_green`` s)
     start = {k: p.first_green + ((k - ego_arm) % 4) * period for k in range(4)}
-    lights = np.array([[road.sec_lane[inc[k]], 4 * period, start[k], start[k] + p.green] for k in range(4)], float)
+    lights = np.array([[road.sec_lane[inc[k]] + ln, 4 * period, start[k], start[k] + p.green] for k in range(4) for ln in (0, 1)], float)
     route = np.array([inc[ego_arm], conn[(ego_arm, p.turn)], out[(ego_arm + {"right": 1, "straight": 2, "left": 3}[p.turn]) % 4]])
-    inc_l = road.sec_lane[np.array(inc)]
+    inc_l = np.concatenate([road.sec_lane[q] + np.arange(2) for q in inc])
     out_l = road.sec_lane[np.array(out)]
-    return Map(road, route, np.array([road.sec_lane[inc[ego_arm]]]), 20.0, L - 20.0, np.concatenate([inc_l, out_l]),
-               inc_l, "entries", lights=lights)
+    ego_lane = road.sec_lane[inc[ego_arm]] + (1 if p.turn == "left" else 0)
+    return Map(road, route, np.array([ego_lane]), 20.0, L - 20.0, np.concatenate([inc_l, out_l]), inc_l, "entries", lights=lights)
 
 
 @dataclass(frozen=True)

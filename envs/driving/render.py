@@ -74,11 +74,17 @@ def _route_points(world) -> np.ndarray:
     pts = getattr(world, "_route_pts", None)
     if pts is None:
         parts = []
-        for q in world.route:
+        route = list(world.route)
+        for i, q in enumerate(route):  # a lane that continues along the route, else the middle one
+            lanes = np.arange(r.sec_lane[q], r.sec_lane[q + 1])
+            off = r.lane_offset[lanes]
             mid = 0.5 * (r.sec_dmin[q] + r.sec_dmax[q])
-            lo, hi = r.sec_lane[q], r.sec_lane[q + 1]
-            off = r.lane_offset[lo:hi]
-            parts.append(r.boundary(q, off[np.argmin(np.abs(off - mid))]))
+            score = np.abs(off - mid)
+            if i + 1 < len(route):
+                succ = r.lane_succ[lanes]
+                cont = ((succ >= 0) & (r.lane_sec[np.maximum(succ, 0)] == route[i + 1])).any(1)
+                score = score + 1e3 * ~cont
+            parts.append(r.boundary(q, off[np.argmin(score)]))
         pts = np.concatenate(parts)
         world._route_pts = pts
     return pts

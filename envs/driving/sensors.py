@@ -103,13 +103,7 @@ class Lidar:
         near[:, 0] = False
         wi, vi = np.nonzero(near)
         if wi.size:
-            dist = ray_boxes(ox[wi, None], oy[wi, None], ang[wi], world.x[wi, vi, None], world.y[wi, vi, None],
-                             world.h[wi, vi, None], world.length[wi, vi, None], world.width[wi, vi, None])
-            static = (world.kind[wi, vi] == STATIC)[:, None]
-            for k, sel in ((0, ~static), (1, static)):
-                dk = np.where(sel, dist, np.inf)
-                starts, rows = _segments(wi)
-                out[k, rows] = np.minimum.reduceat(dk, starts, axis=0)
+            self._scan_boxes(world, wi, vi, dx[wi, vi], dy[wi, vi], rad[wi, vi], ang, out)
         # road edges within reach
         e = world.road.edges
         if len(e):
@@ -133,6 +127,51 @@ class Lidar:
             z = np.sqrt(-2 * np.log(np.maximum(u1, 1e-300))) * np.cos(2 * np.pi * u2)
             d = np.where(code != HIT_NONE, np.clip(d + self.noise_std * z, 0.0, R), d)
         return d, code
+
+    def _scan_boxes(self, world, wi, vi, dx, dy, rad, ang, out) -> None:
+        """Min distance per (world, beam) to boxes ``(wi, vi)`` into ``out[0]`` (vehicles) and
+        ``out[1]`` (static obstacles).
+
+        Boxes at least two radii away subtend at most 60 degrees, so only a window of ``K``
+        beams around their bearing can hit them; the others (near boxes) test every beam.
+        Both give exactly the full beams x boxes result.
+        """
+        B = self.beams
+        table = self.angles()
+        full = self.fov >= 2 * np.pi - 1e-9
+        step = 2 * np.pi / B if full else self.fov / max(B - 1, 1)
+        K = 2 * int(np.ceil((np.pi / 6) / step)) + 3
+        static = world.kind[wi, vi] == STATIC
+        far = (dx * dx + dy * dy >= 4 * rad * rad) if K < B else np.zeros(len(wi), bool)
+        box = lambda j: (world.x[wi[j], vi[j], None], world.y[wi[j], vi[j], None], world.h[wi[j], vi[j], None],  # noqa: E731
+                         world.length[wi[j], vi[j], None], world.width[wi[j], vi[j], None])
+        ox, oy = world.x[:, 0], world.y[:, 0]
+        nj = np.nonzero(~far)[0]
+        if nj.size:  # every beam
+            dist = ray_boxes(ox[wi[nj], None], oy[wi[nj], None], ang[wi[nj]], *box(nj))
+            starts, rows = _segments(wi[nj])
+            st = static[nj, None]
+            for k, sel in ((0, ~st), (1, st)):
+                out[k, rows] = np.minimum(out[k, rows], np.minimum.reduceat(np.where(sel, dist, np.inf), starts, axis=0))
+        fj = np.nonzero(far)[0]
+        if fj.size:  # a window of K beams around the bearing
+            a0 = table[0]
+            bearing = np.arctan2(dy[fj], dx[fj]) - world.h[wi[fj], 0] - a0
+            c = np.floor(bearing / step + 0.5).astype(np.int64)
+            idx = c[:, None] + (np.arange(K) - K // 2)
+            if full:
+                idx %= B
+                valid = np.ones(idx.shape, bool)
+            else:
+                valid = (idx >= 0) & (idx < B)
+                idx = np.clip(idx, 0, B - 1)
+            a = world.h[wi[fj], :1] + table[idx]
+            dist = ray_boxes(ox[wi[fj], None], oy[wi[fj], None], a, *box(fj))
+            dist = np.where(valid, dist, np.inf)
+            flat = wi[fj, None] * B + idx
+            st = static[fj, None]
+            for k, sel in ((0, ~st), (1, st)):
+                np.minimum.at(out[k].reshape(-1), flat.ravel(), np.where(sel, dist, np.inf).ravel())
 
     def observe(self, world) -> np.ndarray:
         d, code = self.scan(world)

@@ -140,8 +140,46 @@ class Occupancy:
         own = np.empty(self.count, np.int64)
         own[order] = np.where(same, nxt, -1)
         self.own_leader = np.where(lane.ravel() >= 0, own, -1).reshape(n, v)
+        self._same, self._lane_flat = same, lane.ravel()
+
+    @property
+    def own_follower(self):
+        """Follower in the own lane (previous vehicle in sorted order, same group), or -1."""
+        order, same = self.order, self._same
+        prv = np.empty(self.count, np.int64)
+        prv[1:] = order[:-1]
+        prv[0] = -1
+        samep = np.empty(self.count, bool)
+        samep[1:] = same[:-1]
+        samep[0] = False
+        own = np.empty(self.count, np.int64)
+        own[order] = np.where(samep, prv, -1)
+        return np.where(self._lane_flat >= 0, own, -1).reshape(self.own_leader.shape)
+
+    def neighbours(self, lane, s, world=None):
+        """(leader, follower) in ``lane`` around ``s`` with one search; for vehicles that are not
+        in ``lane`` themselves (no key equals the query)."""
+        base, q = self._q(lane, s, world)
+        j = self._search(q, "right")
+        jc = np.minimum(j, self.count - 1)
+        ok = (j < self.count) & (self.keys[jc] < base + self.big) & (lane >= 0)
+        lead = np.where(ok, self.order[jc], -1)
+        jf = np.maximum(j - 1, 0)
+        okf = (j >= 1) & (self.keys[jf] >= base) & (lane >= 0)
+        return lead, np.where(okf, self.order[jf], -1)
         self._gs = gs
         self._first_tab = None
+
+    def _search(self, q, side: str):
+        """``searchsorted`` of the sorted keys; many queries are sorted first (3x faster: no
+        branch mispredictions, cache-friendly), the answer is the same."""
+        if q.size <= 256:
+            return np.searchsorted(self.keys, q, side=side)
+        flat = q.ravel()
+        o = np.argsort(flat)
+        j = np.empty(flat.size, np.int64)
+        j[o] = np.searchsorted(self.keys, flat[o], side=side)
+        return j.reshape(q.shape)
 
     def _q(self, lane, s, world):
         w = self.world if world is None else world
@@ -151,7 +189,7 @@ class Occupancy:
     def leader(self, lane, s, world=None):
         """Index of the first vehicle strictly ahead of ``s`` in ``lane``, or -1."""
         base, q = self._q(lane, s, world)
-        j = np.searchsorted(self.keys, q, side="right")
+        j = self._search(q, "right")
         jc = np.minimum(j, self.count - 1)
         ok = (j < self.count) & (self.keys[jc] < base + self.big) & (lane >= 0)
         return np.where(ok, self.order[jc], -1)
@@ -159,7 +197,7 @@ class Occupancy:
     def follower(self, lane, s, world=None):
         """Index of the last vehicle strictly behind ``s`` in ``lane``, or -1."""
         base, q = self._q(lane, s, world)
-        j = np.searchsorted(self.keys, q, side="left") - 1
+        j = self._search(q, "left") - 1
         jc = np.maximum(j, 0)
         ok = (j >= 0) & (self.keys[jc] >= base) & (lane >= 0)
         return np.where(ok, self.order[jc], -1)

@@ -423,10 +423,9 @@ class World:
         tl = np.stack([r.lane_left[lane], r.lane_right[lane]])
         ok = can & (tl >= 0)
         tlq = np.where(ok, tl, -1)
-        nl = occ.leader(tlq, s, wi)
-        nf = occ.follower(tlq, s, wi)
-        of = occ.follower(lane, s, wi)
-        ol = occ.leader(lane, s, wi)
+        nl, nf = occ.neighbours(tlq, s, wi)
+        of = occ.own_follower[rows]
+        ol = occ.own_leader[rows]
         nls, nlv, nlL = lead_vals(nl)
         ols, olv, olL = lead_vals(ol)
         me = np.broadcast_to
@@ -491,9 +490,8 @@ class World:
         sinb[frozen] = 0.0
         acc[frozen] = -100.0
         self.sin_beta, self.acc = sinb, acc
-        x0, y0 = self.x[:, 0].copy(), self.y[:, 0].copy()
+        self.travelled += self.v[:, 0] * dt  # the Euler step moves the ego exactly v * dt
         self.x, self.y, self.h, self.v = bicycle_step(self.x, self.y, self.h, self.v, sinb, acc, self.wheelbase, dt, p.max_speed)
-        self.travelled += np.hypot(self.x[:, 0] - x0, self.y[:, 0] - y0)
         # Frenet update
         s, d, rh = r.project(self.sec, self.s + self.v * dt, self.x, self.y, window=1)
         self.s, self.d, self.road_h = s, d, rh

@@ -109,9 +109,9 @@ def test_recurrent_backbone_trains_and_round_trips(tmp_path):
     restored = A2CAgent(env.single_observation_space, env.single_action_space, config, seed=7)
     restored.load_state_dict(load_checkpoint(path).state)
     seq = np.random.default_rng(0).uniform(-0.1, 0.1, (12, 4)).astype(np.float32)
-    agent.reset_state()
+    agent.reset_episode()
     first = [agent.act(o) for o in seq]
-    restored.reset_state()
+    restored.reset_episode()
     assert [restored.act(o) for o in seq] == first
     # the state is carried: replaying the last observation alone can differ from in-sequence
     hidden_before = agent._act_state[0].clone()
@@ -149,3 +149,52 @@ def test_incompatible_spaces_and_registry():
     with pytest.raises(IncompatibleEnvironment, match="Discrete or Box"):
         A2CAgent.check_env(MultiBinaryEnv())
     assert get_spec("a2c").load() is A2CAgent
+
+
+class CueEnv(gym.Env):
+    """Memory task: the first observation shows a cue (-1 or +1), the next two are blank;
+    the action at the third step earns 1 if it names the cue. Only a policy that
+    remembers (a recurrent core carrying its state across steps) beats chance."""
+
+    observation_space = gym.spaces.Box(-1, 1, (2,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t, self.cue = 0, int(self.np_random.integers(2))
+        return np.array([2 * self.cue - 1, 1], np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        reward = float(int(action) == self.cue) if self.t == 3 else 0.0
+        return np.zeros(2, np.float32), reward, self.t == 3, False, {}
+
+
+@pytest.mark.parametrize("backbone, solved", [("gru", True), ("lstm", True), ("mlp", False)])
+def test_recurrent_core_remembers_the_cue(backbone, solved):
+    env = gym.vector.SyncVectorEnv([CueEnv] * 8)
+    config = A2CConfig(backbone=backbone, recurrent_hidden=16, hidden=(16,), learning_rate=3e-3, ent_coef=0.01)
+    agent = A2CAgent(env.single_observation_space, env.single_action_space, config, seed=0)
+    agent.train(env, Budget(steps=6000), Callbacks())
+    single, total = CueEnv(), 0.0
+    for episode in range(100):
+        obs, _ = single.reset(seed=episode)
+        agent.reset_episode()
+        done = False
+        while not done:
+            obs, reward, terminated, truncated, _ = single.step(agent.act(obs))
+            total += reward
+            done = terminated or truncated
+    assert (total / 100 >= 0.95) if solved else (total / 100 <= 0.75)
+
+
+def test_pixel_observations_share_one_cnn():
+    from envs.pixels import make_pixel_env
+
+    env = make_pixel_env("simdrive/CartPole-v1")
+    agent = A2CAgent(env.observation_space, env.action_space, A2CConfig(num_envs=1, n_steps=16), seed=0)
+    assert type(agent.net.pi_encoder).__name__ == "NatureCNN" and agent.net.vf_encoder is None
+    rec = Recorder()
+    agent.train(env, Budget(steps=64), rec)
+    assert agent.updates == 4 and rec.episodes
+    assert agent.act(env.reset(seed=0)[0]) in (0, 1)

@@ -260,8 +260,8 @@ def evaluate_cartpole(agent, episodes: int = 10) -> float:
     returns = []
     for episode in range(episodes):
         obs, _ = env.reset(seed=10_000 + episode)
-        if hasattr(agent, "reset_state"):
-            agent.reset_state()
+        if hasattr(agent, "reset_episode"):
+            agent.reset_episode()
         done, total = False, 0.0
         while not done:
             obs, reward, terminated, truncated, _ = env.step(agent.act(obs))

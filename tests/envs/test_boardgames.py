@@ -12,7 +12,7 @@ import pytest
 
 import envs  # noqa: F401  (registers the ids)
 from envs.boardgames import ConnectFour, TicTacToe
-from envs.boardgames.render import draw_board, pixel_to_action, CELL, MARGIN
+from envs.boardgames.render import CELL, MARGIN, pixel_to_action
 from tests.agents.minimax import winner as reference_winner
 
 IDS = ["simdrive/TicTacToe-v0", "simdrive/ConnectFour-v0"]

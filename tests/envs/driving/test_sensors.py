@@ -82,3 +82,27 @@ def test_camera_image(world):
     assert img.shape == (48, 64, 3) and img.dtype == np.uint8
     centre = img[24, 32]
     assert centre[1] > 150 and centre[0] < 120  # the ego (green) is drawn at the centre
+
+
+def test_lidar_beam_windows_equal_brute_force():
+    """The windowed box test gives exactly the all-beams x all-boxes minimum."""
+    import gymnasium as gym
+
+    import envs  # noqa: F401
+
+    venv = gym.make_vec("simdrive/Roundabout-v0", num_envs=4, vehicles=20)
+    venv.reset(seed=0)
+    w = venv.core.world
+    for _ in range(8):
+        venv.step(venv.action_space.sample())
+        for lid in (Lidar(64, max_range=500.0), Lidar(37, fov=2.0, max_range=500.0)):
+            d, code = lid.scan(w)
+            ang = w.h[:, :1] + lid.angles()[None, :]
+            full = ray_boxes(w.x[:, 0, None, None], w.y[:, 0, None, None], ang[:, None, :], w.x[..., None], w.y[..., None],
+                             w.h[..., None], w.length[..., None], w.width[..., None])
+            full = np.where(w.active[..., None], full, np.inf)
+            full[:, 0] = np.inf
+            best = full.min(1)
+            hit_box = (code == HIT_VEHICLE) | (code == HIT_OBSTACLE)
+            np.testing.assert_array_equal(d[hit_box], best[hit_box])
+            assert (best[~hit_box] >= d[~hit_box]).all()  # elsewhere an edge (or nothing) is nearer
