@@ -50,11 +50,20 @@ def keyboard_action(action_space: gym.Space, held: set[str], tapped: set[str]) -
 
 def drive(env_id: str, env_kwargs: Mapping[str, Any], fps: float, seed: int, max_steps: int | None = None) -> dict[str, float]:
     """Open the window and let a person drive; returns the last episode's summary."""
-    kwargs = {"action": "continuous", **dict(env_kwargs)}
-    env = make_env(env_id, kwargs, render_mode="rgb_array")
-    if not callable(getattr(env.unwrapped, "expert_action", None)):
-        env.close()
+    probe = make_env(env_id, {"action": "continuous"} | dict(env_kwargs))
+    if not callable(getattr(probe.unwrapped, "expert_action", None)):
+        probe.close()
         raise UserError(f"{env_id} is not a driving environment; try simdrive/Highway-v0 (simdrive envs lists them)")
+    # A person steers continuously: decide at the display rate (capped by the physics rate),
+    # and stretch the registered step limit so an episode lasts as many seconds as before.
+    config = probe.unwrapped.config
+    decisions = min(float(fps), float(config.sim_frequency))
+    limit = probe.spec.max_episode_steps if probe.spec is not None else None
+    probe.close()
+    kwargs = {"action": "continuous", "policy_frequency": decisions, **dict(env_kwargs)}
+    if limit is not None:
+        kwargs["max_episode_steps"] = int(round(limit * float(kwargs["policy_frequency"]) / config.policy_frequency))
+    env = make_env(env_id, kwargs, render_mode="rgb_array")
     window = viewer.Window(f"SimDrive: driving {env_id}", fps)
     pygame = window.pygame
     key_names = {pygame.K_LEFT: "left", pygame.K_RIGHT: "right", pygame.K_UP: "up", pygame.K_DOWN: "down"}

@@ -48,9 +48,9 @@ def ego_collisions(world):
     from .world import HIT_NONE, HIT_OBSTACLE, HIT_VEHICLE, STATIC
 
     x, y, L, W = world.x, world.y, world.length, world.width
-    rad = 0.5 * np.hypot(L, W)
+    reach = world.max_radius() + 0.5 * np.hypot(L[:, :1], W[:, :1])  # any box can touch the ego only within this
     dx, dy = x - x[:, :1], y - y[:, :1]
-    cand = world.active & (dx * dx + dy * dy <= (rad + rad[:, :1]) ** 2)
+    cand = world.active & (np.abs(dx) <= reach) & (np.abs(dy) <= reach)
     cand[:, 0] = False
     out = np.full(world.n, HIT_NONE)
     wi, vi = np.nonzero(cand)

@@ -252,4 +252,6 @@ def make_config(cls: type, config=None, overrides: Mapping | None = None):
     if unknown:
         raise ValueError(f"unknown {cls.__name__} key(s) {', '.join(unknown)}; valid keys: {', '.join(sorted(names))}")
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    if isinstance(values.get("observation"), str):  # "lidar" or "lidar,camera" (command lines)
+        values["observation"] = tuple(v.strip() for v in values["observation"].split(",") if v.strip())
     return cls(**values)

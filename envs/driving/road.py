@@ -216,6 +216,10 @@ class Road:
         self.sec_dmin = np.array([min(sp.offsets) - sp.lane_width / 2 for sp in self.specs])
         self.sec_dmax = np.array([max(sp.offsets) + sp.lane_width / 2 for sp in self.specs])
         self._single_seg = bool(np.all(np.diff(self.sec_seg) == 1))
+        first = self.sec_seg[:-1]  # per-section copies of the first segment (fast path of project)
+        self._sec_x0, self._sec_y0 = self.seg_p0[first, 0].copy(), self.seg_p0[first, 1].copy()
+        self._sec_dx, self._sec_dy = self.seg_dir[first, 0].copy(), self.seg_dir[first, 1].copy()
+        self._sec_h = self.seg_heading[first].copy()
         # straight, non-junction sections with no extra areas: the lateral span test is exact there
         self.sec_simple = (np.diff(self.sec_seg) == 1) & ~np.array([sp.junction for sp in self.specs], bool) & (len(self.areas) == 0)
         self._build_raster(resolution, margin)
@@ -231,14 +235,10 @@ class Road:
         """
         sec = np.asarray(sec)
         if self._single_seg:  # every section is one straight segment
-            ks = self.sec_seg[sec]
-            p0 = self.seg_p0[ks]
-            dv = self.seg_dir[ks]
-            rx = x - p0[..., 0]
-            ry = y - p0[..., 1]
-            t = rx * dv[..., 0] + ry * dv[..., 1]
-            d = dv[..., 0] * ry - dv[..., 1] * rx
-            return t, d, self.seg_heading[ks]
+            dx, dy = self._sec_dx[sec], self._sec_dy[sec]
+            rx = x - self._sec_x0[sec]
+            ry = y - self._sec_y0[sec]
+            return rx * dx + ry * dy, dx * ry - dy * rx, self._sec_h[sec]
         gs = self.sec_gbase[sec] + np.minimum(np.maximum(s_guess, 0.0), self.sec_length[sec])
         k = np.searchsorted(self.seg_gs, gs, side="right") - 1
         off = np.arange(-window, window + 1)

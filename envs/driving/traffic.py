@@ -105,10 +105,11 @@ def bicycle_step(x, y, h, v, sin_beta, acc, wheelbase, dt, v_max):
     acceleration ``acc`` [m/s^2], ``wheelbase`` [m], ``dt`` [s], ``v_max`` [m/s].
     Returns the new ``(x, y, h, v)``; speed is clipped to [0, v_max] (no reversing).
     """
-    hb = h + np.arcsin(sin_beta)
+    cb = np.sqrt(1.0 - sin_beta * sin_beta)  # cos(beta), |beta| < pi/2
+    ch, sh = np.cos(h), np.sin(h)
     vdt = v * dt
-    x = x + vdt * np.cos(hb)
-    y = y + vdt * np.sin(hb)
+    x = x + vdt * (ch * cb - sh * sin_beta)  # v dt cos(h + beta)
+    y = y + vdt * (sh * cb + ch * sin_beta)  # v dt sin(h + beta)
     h = h + vdt * sin_beta / (0.5 * wheelbase)
     v = _clip(v + acc * dt, 0.0, v_max)
     return x, y, h, v
@@ -141,6 +142,8 @@ class Occupancy:
         own[order] = np.where(same, nxt, -1)
         self.own_leader = np.where(lane.ravel() >= 0, own, -1).reshape(n, v)
         self._same, self._lane_flat = same, lane.ravel()
+        self._gs = gs
+        self._first_tab = None
 
     @property
     def own_follower(self):
@@ -167,8 +170,6 @@ class Occupancy:
         jf = np.maximum(j - 1, 0)
         okf = (j >= 1) & (self.keys[jf] >= base) & (lane >= 0)
         return lead, np.where(okf, self.order[jf], -1)
-        self._gs = gs
-        self._first_tab = None
 
     def _search(self, q, side: str):
         """``searchsorted`` of the sorted keys; many queries are sorted first (3x faster: no

@@ -116,6 +116,7 @@ class World:
             dist = np.min(np.hypot(pts[:, None, 0] - ref[None, :, 0], pts[:, None, 1] - ref[None, :, 1]), axis=1)
             far = np.nonzero(dist >= 3.5)[0]
             self.yield_setback[i] = r.sec_length[q] - (s_pts[far[-1]] if len(far) else 0.0)
+        self._max_rad = None
         self._stop_lines = bool(self.lane_ends.any() or len(lights) or len(yl))
         self._has_links = bool(r.lane_nsucc.any())
         self._any_scripted = False
@@ -249,6 +250,7 @@ class World:
         self.ego_target_speed[rows] = p.ego_speed
         self._dead = None
         self._any_scripted = bool((self.kind == SCRIPTED).any())
+        self._max_rad = None
         self.clear_events(rows)
 
     def _set_style(self, rows, cols, style):
@@ -284,6 +286,7 @@ class World:
         self.sec[w, i], self.lane[w, i], self.tlane[w, i], self.s[w, i] = q, lane, lane, s
         self.d[w, i], self.road_h[w, i] = r.lane_offset[lane], h[0]
         self.length[w, i], self.width[w, i] = length, width
+        self._max_rad = None
 
     def set_script(self, world: int, slot: int, acc: float | None = None, lane: int | None = None) -> None:
         """Make ``slot`` a scripted actor: it follows ``acc`` [m/s^2] (None = its IDM) and keeps to
@@ -622,6 +625,13 @@ class World:
     def ego_progress(self):
         """Distance along the route from the start [m], (N,)."""
         return self.route_cum[self.route_i] + self.s[:, 0] - self.map.start_s
+
+    def max_radius(self) -> float:
+        """Largest bounding-circle radius of any vehicle or obstacle [m] (broad phases); cached,
+        updated by :meth:`reset` and :meth:`place_obstacle`."""
+        if self._max_rad is None:
+            self._max_rad = 0.5 * float(np.hypot(self.length, self.width).max())
+        return self._max_rad
 
     def ego_corners(self):
         return collision.box_corners(self.x[:, 0], self.y[:, 0], self.h[:, 0], self.length[:, 0], self.width[:, 0])

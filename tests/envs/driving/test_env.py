@@ -49,6 +49,8 @@ def test_config_wrong_type_and_config_object():
     assert env.unwrapped.config.lanes == 3 and env.unwrapped.world.V == 8
     env = gym.make("simdrive/Highway-v0", config={"vehicles": 7}, lanes=2)
     assert env.unwrapped.config.lanes == 2
+    env = gym.make("simdrive/Highway-v0", observation="lidar,kinematics")  # as typed on a command line
+    assert env.unwrapped.config.observation == ("lidar", "kinematics")
 
 
 def _rollout(env, seed, n=15):
