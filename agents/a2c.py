@@ -124,7 +124,34 @@ class A2CConfig:
     device: str = "cpu"  # torch device: cpu, cuda, auto
 
 
-class A2CAgent:
+class PolicyAgentMixin:
+    """What the policy-gradient agents (A2C, REINFORCE) share: the sub-env count, the
+    space check and clipping continuous actions to the action space's bounds.
+    Expects ``config.num_envs``, ``net.continuous`` and, for continuous actions,
+    ``_low``/``_high`` set by ``_init_action_bounds``."""
+
+    name: ClassVar[str]
+
+    @property
+    def num_envs(self) -> int:
+        return self.config.num_envs
+
+    @classmethod
+    def check_env(cls, env: gym.Env) -> None:
+        check_policy_spaces(env.observation_space, env.action_space, cls.name)
+
+    def _init_action_bounds(self, action_space: gym.Space) -> None:
+        if self.net.continuous:
+            self._low = torch.as_tensor(action_space.low, dtype=torch.float32, device=self.device)
+            self._high = torch.as_tensor(action_space.high, dtype=torch.float32, device=self.device)
+
+    def _env_action(self, actions: torch.Tensor) -> np.ndarray:
+        if self.net.continuous:
+            actions = torch.maximum(torch.minimum(actions, self._high), self._low)
+        return actions.cpu().numpy()
+
+
+class A2CAgent(PolicyAgentMixin):
     """Advantage actor-critic for discrete and continuous actions (see module docstring)."""
 
     name: ClassVar[str] = "a2c"
@@ -151,23 +178,9 @@ class A2CAgent:
         self.episodes = 0
         self.updates = 0
         self._act_state: tuple[torch.Tensor, ...] | None = None
-        if self.net.continuous:
-            self._low = torch.as_tensor(action_space.low, dtype=torch.float32, device=self.device)
-            self._high = torch.as_tensor(action_space.high, dtype=torch.float32, device=self.device)
-
-    @property
-    def num_envs(self) -> int:
-        return self.config.num_envs
-
-    @classmethod
-    def check_env(cls, env: gym.Env) -> None:
-        check_policy_spaces(env.observation_space, env.action_space, cls.name)
+        self._init_action_bounds(action_space)
 
     # ----------------------------------------------------------------- acting
-    def _env_action(self, actions: torch.Tensor) -> np.ndarray:
-        if self.net.continuous:
-            actions = torch.maximum(torch.minimum(actions, self._high), self._low)
-        return actions.cpu().numpy()
 
     def reset_episode(self) -> None:
         """Forget the recurrent state used by ``act``; the platform calls it at every episode start."""

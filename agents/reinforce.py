@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .a2c import ActorCritic, check_policy_spaces
+from .a2c import ActorCritic, PolicyAgentMixin, check_policy_spaces
 from .base import Budget, Callbacks
 from .nets.factory import RECURRENT
 from .rollout import EnvStepper
@@ -81,7 +81,7 @@ class ReinforceConfig:
     device: str = "cpu"  # torch device: cpu, cuda, auto
 
 
-class ReinforceAgent:
+class ReinforceAgent(PolicyAgentMixin):
     """Monte-Carlo policy gradient with a learned baseline (see module docstring)."""
 
     name: ClassVar[str] = "reinforce"
@@ -104,22 +104,7 @@ class ReinforceAgent:
         self.steps = 0
         self.episodes = 0
         self.updates = 0
-        if self.net.continuous:
-            self._low = torch.as_tensor(action_space.low, dtype=torch.float32, device=self.device)
-            self._high = torch.as_tensor(action_space.high, dtype=torch.float32, device=self.device)
-
-    @property
-    def num_envs(self) -> int:
-        return self.config.num_envs
-
-    @classmethod
-    def check_env(cls, env: gym.Env) -> None:
-        check_policy_spaces(env.observation_space, env.action_space, cls.name)
-
-    def _env_action(self, actions: torch.Tensor) -> np.ndarray:
-        if self.net.continuous:
-            actions = torch.maximum(torch.minimum(actions, self._high), self._low)
-        return actions.cpu().numpy()
+        self._init_action_bounds(action_space)
 
     @torch.no_grad()
     def act(self, obs: Any, explore: bool = False) -> Any:

@@ -19,7 +19,7 @@ from gymnasium import spaces
 from envs.grid_render import (
     ACTION_DELTAS, TERMINAL, GridScene, HumanWindow, draw_grid, draw_static, state_tables_to_grid,
 )
-from envs.tabular_model import TabularModel
+from envs.tabular_model import TabularModel, validated_start_state
 
 
 class _GridWorldEnv(gym.Env[int, int]):
@@ -122,11 +122,7 @@ class _GridWorldEnv(gym.Env[int, int]):
             candidates = np.flatnonzero(~self._terminal)
             self._state = int(candidates[self.np_random.integers(len(candidates))])
         else:
-            if not isinstance(start, (int, np.integer)) or not 0 <= int(start) < self.observation_space.n:
-                raise ValueError(f"start_state must be an int in [0, {self.observation_space.n}), got {start!r}")
-            if self._terminal[int(start)]:
-                raise ValueError(f"start_state {int(start)} is terminal")
-            self._state = int(start)
+            self._state = validated_start_state(start, self.observation_space.n, self._terminal)
         if self.render_mode == "human":
             self.render()
         return self._state, {}

@@ -86,3 +86,12 @@ class TabularModel:
                     p[s, a, s2] += prob
                     r[s, a] += prob * reward
         return cls(p, r, terminal)
+
+
+def validated_start_state(start: object, n_states: int, terminal: np.ndarray) -> int:
+    """Check a ``reset(options={"start_state": s})`` request; returns ``s`` as an int."""
+    if not isinstance(start, (int, np.integer)) or not 0 <= int(start) < n_states:
+        raise ValueError(f"start_state must be an int in [0, {n_states}), got {start!r}")
+    if terminal[int(start)]:
+        raise ValueError(f"start_state {int(start)} is terminal")
+    return int(start)

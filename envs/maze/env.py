@@ -18,7 +18,7 @@ from envs.grid_render import (
 )
 from envs.maze.generator import generate_maze
 from envs.maze.layout import DYNA_MAZE, MAX_CARROTS, MazeLayout, parse_ascii
-from envs.tabular_model import TabularModel
+from envs.tabular_model import TabularModel, validated_start_state
 
 #: Largest dense model (S * A * S float64 entries) built on request [bytes].
 MAX_MODEL_BYTES = 1 << 30
@@ -323,11 +323,7 @@ class MazeEnv(gym.Env[int, int]):
         if start is None:
             self._state = self._start
         else:
-            if not isinstance(start, (int, np.integer)) or not 0 <= int(start) < self.observation_space.n:
-                raise ValueError(f"start_state must be an int in [0, {self.observation_space.n}), got {start!r}")
-            if self._terminal[int(start)]:
-                raise ValueError(f"start_state {int(start)} is terminal")
-            self._state = int(start)
+            self._state = validated_start_state(start, self.observation_space.n, self._terminal)
         if self.render_mode == "human":
             self.render()
         return self._state, {}
