@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--blocks", type=int, default=4, help="ResNet residual blocks")
     parser.add_argument("--games-per-iteration", type=int, default=32)
     parser.add_argument("--train-steps", type=int, default=100, help="gradient steps per iteration")
+    parser.add_argument("--arena-games", type=int, default=10, help="new-vs-best gating games per iteration (0 = no gating)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads (1: on a shared 2-core machine 2 threads were 10-100x slower)")
     parser.add_argument("--seed", type=int, default=0)
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> dict:
     config = AlphaZeroConfig(
         channels=args.channels, blocks=args.blocks, simulations=args.selfplay_simulations, eval_simulations=args.eval_simulations,
         dirichlet_alpha=1.0, temperature_moves=8, games_per_iteration=args.games_per_iteration, train_steps=args.train_steps,
-        replay_iterations=10, arena_games=10, arena_simulations=25, arena_opening_moves=2, num_threads=args.threads,
+        replay_iterations=10, arena_games=args.arena_games, arena_simulations=25, arena_opening_moves=2, num_threads=args.threads,
     )
     agent = AlphaZeroAgent(env.observation_space, env.action_space, config, seed=args.seed)
     start = time.time()
@@ -124,7 +125,7 @@ def main(argv: list[str] | None = None) -> dict:
         "benchmark": "connect4_strength", "minutes": args.minutes, "train_seconds": round(train_seconds, 1),
         "iterations": agent.iteration, "selfplay_games": agent.episodes, "games": args.games,
         "mcts_simulations": args.mcts_simulations, "eval_simulations": args.eval_simulations,
-        "network": f"{args.channels}x{args.blocks}", "threads": args.threads,
+        "network": f"{args.channels}x{args.blocks}", "threads": args.threads, "arena_games": args.arena_games,
         "wins": wins, "draws": draws, "losses": losses, "score": round(score, 3), "target": 0.8,
         "az_sims_per_s": round(sims_az / max(time_az, 1e-9)), "mcts_sims_per_s": round(sims_mcts / max(time_mcts, 1e-9)),
     }

@@ -178,6 +178,27 @@ def watch_command(
         typer.echo(f"wrote {written}")
 
 
+@app.command("play")
+@user_errors
+def play_command(
+    player: str = typer.Argument(..., help="Checkpoint of a board-game agent (or random, mcts:N)."),
+    vs: str = typer.Option("human", "--vs", help="Opponent: human (mouse, in a window), random, mcts:N, or another checkpoint."),
+    games: int = typer.Option(2, "--games", min=1, help="Games to play; who starts alternates."),
+    env: Optional[str] = typer.Option(None, "--env", help="Game id when PLAYER is not a checkpoint, e.g. simdrive/ConnectFour-v0."),
+    seed: int = typer.Option(0, "--seed", help="Seed for random players and openings."),
+    opening_moves: int = typer.Option(0, "--opening-moves", min=0, help="Random plies opening each pair of games (varies deterministic matches)."),
+    as_json: bool = typer.Option(False, "--json", help="End with one JSON line on stdout."),
+) -> None:
+    """Play a board game against an agent, or pit two agents against each other."""
+    from simdrive.envs_registry import resolve_env_id
+    from simdrive.play import play
+
+    summary = play(player, vs=vs, games=games, env_id=resolve_env_id(env) if env else None, seed=seed,
+                   opening_moves=opening_moves, verbose=not as_json)
+    if as_json:
+        sys.stdout.write(json.dumps(summary.as_dict()) + "\n")
+
+
 @app.command("drive")
 @user_errors
 def drive_command(

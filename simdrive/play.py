@@ -94,26 +94,12 @@ class RandomPlayer:
 
 
 def load_agent(path: str | Path, seed: int = 0) -> tuple[Any, str, dict[str, Any]]:
-    """Build the agent stored in a checkpoint; returns (agent, env_id, env_kwargs)."""
-    from agents import get_spec
-    from agents.base import config_from_mapping
-    from agents.checkpoint import CheckpointError, load_checkpoint
+    """Build the agent stored in a checkpoint; returns (agent, env_id, env_kwargs without the opponent)."""
+    from simdrive.agents_registry import load_agent as load_saved_agent
 
-    import envs  # noqa: F401  (registers the ids)
-
-    try:
-        ckpt = load_checkpoint(path)
-    except CheckpointError as error:
-        raise UserError(str(error)) from None
-    try:
-        cls = get_spec(ckpt.agent).load()
-    except KeyError as error:
-        raise UserError(str(error)) from None
-    env_kwargs = {k: v for k, v in ckpt.env_kwargs.items() if k not in ("opponent", "render_mode")}
-    env = gym.make(ckpt.env_id, **env_kwargs)
-    agent = cls(env.observation_space, env.action_space, config_from_mapping(cls.Config, ckpt.config), seed)
-    agent.load_state_dict(ckpt.state)
-    return agent, ckpt.env_id, env_kwargs
+    loaded = load_saved_agent(path, seed=seed)
+    env_kwargs = {k: v for k, v in loaded.checkpoint.env_kwargs.items() if k not in ("opponent", "render_mode")}
+    return loaded.agent, loaded.checkpoint.env_id, env_kwargs
 
 
 def _player(spec: Any, env: gym.Env, seed: int) -> tuple[Any, str]:
@@ -147,7 +133,7 @@ def _env_id_of(player: Any, env_id: str | None) -> str:
         from agents.checkpoint import load_checkpoint
 
         return load_checkpoint(player).env_id
-    raise UserError("pass env_id (e.g. simdrive/TicTacToe-v0) when the player is not a checkpoint")
+    raise UserError("name the game with --env (e.g. --env simdrive/TicTacToe-v0) when the player is not a checkpoint")
 
 
 def play(

@@ -172,3 +172,14 @@ def test_periodic_checkpoints_are_loadable(tmp_path):
 
     assert load_checkpoint(tmp_path / "checkpoint.sdckpt").state["counters"]["steps"] >= 3000
     assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.sdckpt"]
+
+
+def test_play_two_players_and_bad_specs():
+    result = invoke("play", "mcts:200", "--vs", "random", "--env", "simdrive/TicTacToe-v0", "--games", 2, "--json")
+    assert result.exit_code == 0, result.output
+    summary = last_json(result.stdout)
+    assert summary["games"] == 2 and summary["total"]["losses"] == 0  # MCTS does not lose to a random player
+    bad = runner.invoke(app, ["play", "mcts:x", "--env", "simdrive/TicTacToe-v0"])
+    assert bad.exit_code == 2 and "mcts:N" in bad.stderr
+    no_game = runner.invoke(app, ["play", "random", "--vs", "random"])
+    assert no_game.exit_code == 2 and "--env" in no_game.stderr
