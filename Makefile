@@ -1,6 +1,9 @@
 # Quick start: `make demo` (set up + train/eval a tabular agent) and `make test`.
 PYTHON ?= python3.11
 VENV   ?= .venv
+# Where the CPU build of torch comes from. Empty: pip's configured index (this project's
+# machines hold the CPU wheel locally). Elsewhere: make TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?=
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
@@ -11,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# CPU build of torch first, so nothing later pulls a multi-GB CUDA build.
-	$(BIN)/python -m pip install --quiet "torch==2.13.*"
+	$(BIN)/python -m pip install --quiet "torch==2.13.*" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 

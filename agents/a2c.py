@@ -25,7 +25,7 @@ import torch
 from gymnasium.vector import AutoresetMode
 from torch import nn
 
-from .base import Budget, Callbacks, IncompatibleEnvironment
+from .base import Budget, Callbacks, IncompatibleEnvironment, check_settings
 from .buffers import compute_gae
 from .nets import CategoricalHead, GaussianHead, build_encoder
 from .nets.factory import RECURRENT, is_image_space
@@ -123,6 +123,13 @@ class A2CConfig:
     log_interval: int = 2000  # env steps between metric reports [steps]
     device: str = "cpu"  # torch device: cpu, cuda, auto
 
+
+    def __post_init__(self) -> None:
+        check_settings(
+            self,
+            positive=('learning_rate', 'n_steps', 'num_envs', 'log_interval'),
+            unit_interval=('gamma', 'gae_lambda'),
+        )
 
 class PolicyAgentMixin:
     """What the policy-gradient agents (A2C, REINFORCE) share: the sub-env count, the

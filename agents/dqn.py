@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .base import Budget, Callbacks, IncompatibleEnvironment, check_discrete
+from .base import Budget, Callbacks, IncompatibleEnvironment, check_discrete, check_settings
 from .buffers import PrioritizedReplayBuffer, ReplayBuffer, _take
 from .nets import build_encoder
 from .nets.factory import RECURRENT
@@ -88,6 +88,13 @@ class DQNConfig:
     log_interval: int = 1000  # env steps between metric reports [steps]
     device: str = "cpu"  # torch device: cpu, cuda, auto
 
+
+    def __post_init__(self) -> None:
+        check_settings(
+            self,
+            positive=('learning_rate', 'buffer_size', 'batch_size', 'train_freq', 'gradient_steps', 'target_update_interval', 'tau', 'num_envs', 'log_interval'),
+            unit_interval=('gamma', 'tau', 'epsilon_start', 'epsilon_end', 'exploration_fraction'),
+        )
 
 class QNetwork(nn.Module):
     """Encoder followed by a linear layer with one output per action."""

@@ -1,7 +1,7 @@
 """REINFORCE (Williams 1992) with a learned state-value baseline.
 
 After every ``batch_episodes`` complete episodes, the Monte-Carlo return of each step
-``G_t = r_t + gamma * G_{t+1}`` (a truncated episode starts from ``gamma * V(final obs)``
+``G_t = r_t + gamma * G_{t+1}`` (a truncated episode bootstraps: ``G_T = V(final obs)``
 instead of 0) drives one gradient step on::
 
     loss = -mean((G_t - V(s_t)) * log pi(a_t|s_t)) + vf_coef * mean((G_t - V(s_t))^2) - ent_coef * mean(H)
@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from .a2c import ActorCritic, PolicyAgentMixin, check_policy_spaces
-from .base import Budget, Callbacks
+from .base import Budget, Callbacks, check_settings
 from .nets.factory import RECURRENT
 from .rollout import EnvStepper
 from .torch_utils import (
@@ -80,6 +80,13 @@ class ReinforceConfig:
     num_envs: int = 1  # parallel sub-environments [-]
     device: str = "cpu"  # torch device: cpu, cuda, auto
 
+
+    def __post_init__(self) -> None:
+        check_settings(
+            self,
+            positive=('learning_rate', 'batch_episodes', 'num_envs'),
+            unit_interval=('gamma',),
+        )
 
 class ReinforceAgent(PolicyAgentMixin):
     """Monte-Carlo policy gradient with a learned baseline (see module docstring)."""
@@ -144,7 +151,7 @@ class ReinforceAgent(PolicyAgentMixin):
                     with torch.no_grad():
                         final = obs_to_tensor(add_batch_dim(_row(result.real_next_obs, i)), device)
                         bootstrap = float(net(final)[1][0])
-                batch_returns.append(discounted_returns(np.array(traj_rewards[i]), self.config.gamma, self.config.gamma * bootstrap))
+                batch_returns.append(discounted_returns(np.array(traj_rewards[i]), self.config.gamma, bootstrap))
                 batch_obs.extend(traj_obs[i])
                 batch_actions.extend(traj_actions[i])
                 traj_obs[i], traj_actions[i], traj_rewards[i] = [], [], []

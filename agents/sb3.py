@@ -19,7 +19,7 @@ The platform always passes one plain env (``num_envs == 1``); with ``n_envs > 1`
 adapter builds ``n_envs`` copies from ``env.spec`` in an SB3 ``DummyVecEnv``. SB3's
 replay buffer is not checkpointed: a resumed ``sb3:dqn`` continues with an empty buffer.
 
-Requires ``stable-baselines3`` (``pip install 'simdrive[sb3]'``); it is imported lazily.
+Requires ``stable-baselines3`` (a SimDrive dependency); it is imported lazily.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def _import_sb3():
     try:
         import stable_baselines3
     except ImportError as error:  # pragma: no cover - depends on the installation
-        raise ImportError("the sb3:* agents need stable-baselines3; install it with pip install 'simdrive[sb3]'") from error
+        raise ImportError("the sb3:* agents need stable-baselines3; reinstall simdrive (pip install -e .) to get it") from error
     return stable_baselines3
 
 

@@ -54,6 +54,24 @@ def instantiate(cls: type, env: gym.Env | gym.vector.VectorEnv, config: Any, see
         return cls(observation_space, action_space, config=config, seed=seed)
     except IncompatibleEnvironment as error:
         raise UserError(f"agent '{cls.name}' cannot run here: {error}") from None
+    except ValueError as error:  # a setting the agent refuses (e.g. a backbone that does not fit the observations)
+        raise UserError(f"invalid {cls.name} settings: {_first_line(error)}") from None
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def restore_state(agent: Any, checkpoint: Checkpoint, path: str | Path) -> None:
+    """Load a checkpoint's state into ``agent``; a mismatch becomes one clear line."""
+    try:
+        agent.load_state_dict(checkpoint.state)
+    except (KeyError, ValueError, RuntimeError, TypeError, IndexError) as error:
+        raise UserError(
+            f"checkpoint {path} does not fit agent '{checkpoint.agent}' here ({type(error).__name__}: {_first_line(error)}); "
+            "was it trained on another environment, with other settings, or by another SimDrive version?"
+        ) from None
 
 
 @dataclass
@@ -83,13 +101,7 @@ def load_agent(path: str | Path, env: gym.Env | None = None, seed: int = 0) -> L
         env.close()
     else:
         agent = instantiate(cls, env, config, seed)
-    try:
-        agent.load_state_dict(checkpoint.state)
-    except (KeyError, ValueError, RuntimeError, TypeError) as error:
-        raise UserError(
-            f"checkpoint {path} does not fit agent '{checkpoint.agent}' on {checkpoint.env_id} ({type(error).__name__}: {error}); "
-            "was it written by another SimDrive version or for another environment?"
-        ) from None
+    restore_state(agent, checkpoint, path)
     return LoadedAgent(agent, checkpoint, Path(path))
 
 

@@ -50,12 +50,14 @@ def keyboard_action(action_space: gym.Space, held: set[str], tapped: set[str]) -
 
 def drive(env_id: str, env_kwargs: Mapping[str, Any], fps: float, seed: int, max_steps: int | None = None) -> dict[str, float]:
     """Open the window and let a person drive; returns the last episode's summary."""
-    probe = make_env(env_id, {"action": "continuous"} | dict(env_kwargs))
+    probe = make_env(env_id)
     if not callable(getattr(probe.unwrapped, "expert_action", None)):
         probe.close()
         raise UserError(f"{env_id} is not a driving environment; try simdrive/Highway-v0 (simdrive envs lists them)")
     # A person steers continuously: decide at the display rate (capped by the physics rate),
     # and stretch the registered step limit so an episode lasts as many seconds as before.
+    probe.close()
+    probe = make_env(env_id, {"action": "continuous"} | dict(env_kwargs))
     config = probe.unwrapped.config
     decisions = min(float(fps), float(config.sim_frequency))
     limit = probe.spec.max_episode_steps if probe.spec is not None else None

@@ -113,6 +113,8 @@ def _player(spec: Any, env: gym.Env, seed: int) -> tuple[Any, str]:
 
         try:
             simulations = int(str(spec).split(":", 1)[1])
+            if simulations < 1:
+                raise ValueError
         except ValueError:
             raise UserError(f"bad player '{spec}': use mcts:N with N simulations per move, e.g. mcts:1000") from None
         spec, name = MCTSAgent(env.observation_space, env.action_space, MCTSConfig(simulations=simulations), seed), str(spec)
@@ -130,9 +132,9 @@ def _env_id_of(player: Any, env_id: str | None) -> str:
     if env_id is not None:
         return env_id
     if isinstance(player, (str, Path)) and Path(player).is_file():
-        from agents.checkpoint import load_checkpoint
+        from simdrive.agents_registry import read_checkpoint
 
-        return load_checkpoint(player).env_id
+        return read_checkpoint(player).env_id
     raise UserError("name the game with --env (e.g. --env simdrive/TicTacToe-v0) when the player is not a checkpoint")
 
 
@@ -150,8 +152,10 @@ def play(
 
     if games < 1:
         raise UserError(f"games must be >= 1, got {games}")
-    env_id = _env_id_of(player, env_id)
-    env = gym.make(env_id)
+    from simdrive.envs_registry import make_env, resolve_env_id
+
+    env_id = resolve_env_id(_env_id_of(player, env_id))
+    env = make_env(env_id)
     if getattr(env.unwrapped, "game", None) is None:
         raise UserError(f"{env_id} is not a two-player board game; 'simdrive play' needs simdrive/TicTacToe-v0 or simdrive/ConnectFour-v0")
     a, a_name = _player(player, env, seed)

@@ -30,6 +30,7 @@ from simdrive.agents_registry import (
     instantiate,
     read_checkpoint,
     resolve_policy,
+    restore_state,
 )
 from simdrive.config import to_yaml
 from simdrive.envs_registry import make_env, make_training_env, resolve_env_id
@@ -276,7 +277,7 @@ def train(request: TrainRequest) -> RunSummary:
     env = make_training_env(env_id, num_envs, env_kwargs)
     agent = instantiate(cls, env, config, request.seed)
     if checkpoint is not None:
-        agent.load_state_dict(checkpoint.state)
+        restore_state(agent, checkpoint, request.resume)
 
     out_dir = Path(request.out_dir) if request.out_dir else _default_out_dir(request.agent, env_id)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -318,6 +319,9 @@ def train(request: TrainRequest) -> RunSummary:
                 agent.train(env, budget, callbacks)
             except IncompatibleEnvironment as error:
                 raise UserError(f"agent '{request.agent}' cannot run on {env_id}: {error}") from None
+        if callbacks.steps == 0 and callbacks.episodes == 0:  # nothing trained (e.g. a resumed budget already spent)
+            callbacks.steps = int(getattr(agent, "steps", getattr(getattr(agent, "counters", None), "steps", 0)) or 0)
+            callbacks.episodes = int(getattr(agent, "episodes", getattr(getattr(agent, "counters", None), "episodes", 0)) or 0)
         progress.close()
         save()
         elapsed = time.perf_counter() - started

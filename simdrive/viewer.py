@@ -18,6 +18,7 @@ import numpy as np
 from simdrive.errors import UserError
 
 VIDEO_SUFFIXES = (".mp4", ".gif")
+MAX_EPISODE_FRAMES = 10_000  # an episode shown or recorded stops here if the env has no time limit
 
 
 @dataclass
@@ -165,7 +166,7 @@ def rollout_frames(
             extra = list(extra_hud(info))[:MAX_EXTRA_HUD_LINES] if extra_hud else []
             yield draw_hud(frame, hud_lines(FrameInfo(episode + 1, step, total, reward, extra)),
                            min_lines=2 + (MAX_EXTRA_HUD_LINES if extra_hud else 0))
-            if done:
+            if done or step >= MAX_EPISODE_FRAMES:
                 break
             obs, reward, terminated, truncated, info = env.step(policy(obs))
             reward = float(reward)

@@ -197,3 +197,11 @@ def reset_seed(rng: np.random.Generator) -> int:
 def episode_epsilon(start: float, end: float, decay_fraction: float, fraction_used: float) -> float:
     """Epsilon decayed linearly from ``start`` to ``end`` over the first ``decay_fraction`` of the budget."""
     return LinearSchedule(start, end, decay_fraction)(fraction_used)
+
+
+def checked_table(values: Any, shape: tuple[int, ...], what: str) -> np.ndarray:
+    """A checkpointed table as float64, refusing one saved for a different environment."""
+    table = np.array(values, dtype=np.float64)
+    if table.shape != shape:
+        raise ValueError(f"the saved {what} has shape {table.shape}, this environment needs {shape}")
+    return table

@@ -22,7 +22,7 @@ import gymnasium as gym
 import numpy as np
 
 from agents.base import Budget, Callbacks, IncompatibleEnvironment
-from agents.tabular.common import QTableMixin, env_id, find_model, model_arrays, tabular_sizes
+from agents.tabular.common import QTableMixin, checked_table, env_id, find_model, model_arrays, tabular_sizes
 
 
 @dataclass(frozen=True)
@@ -152,8 +152,8 @@ class _DPAgent(QTableMixin):
         return {"v": self.v.copy(), "q": self.q.copy(), "sweeps": self.sweeps, "converged": self.converged}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.v = np.array(state["v"], dtype=np.float64)
-        self.q = np.array(state["q"], dtype=np.float64)
+        self.v = checked_table(state["v"], (self.n_states,), "value table")
+        self.q = checked_table(state["q"], (self.n_states, self.n_actions), "Q table")
         self.sweeps = int(state["sweeps"])
         self.converged = bool(state["converged"])
 

@@ -21,6 +21,7 @@ import numpy as np
 from agents.base import Budget, Callbacks
 from agents.tabular.common import (
     QTableMixin,
+    checked_table,
     TrainingCounters,
     check_start_state_option,
     episode_epsilon,
@@ -181,7 +182,7 @@ class _MCAgent(QTableMixin):
         return {"q": self.q.copy(), "q_visits": self.q_visits.copy(), "counters": self.counters.state_dict()}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.q = np.array(state["q"], dtype=np.float64)
+        self.q = checked_table(state["q"], (self.n_states, self.n_actions), "Q table")
         self.q_visits = np.array(state["q_visits"], dtype=np.int64)
         self.counters.load_state_dict(state["counters"])
         # A fresh stream after a resume (the RNG state itself is not checkpointed).
@@ -232,7 +233,7 @@ class MCPredictionAgent(_MCAgent):
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         super().load_state_dict(state)
-        self.v = np.array(state["v"], dtype=np.float64)
+        self.v = checked_table(state["v"], (self.n_states,), "value table")
         self.v_visits = np.array(state["v_visits"], dtype=np.int64)
 
 

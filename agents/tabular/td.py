@@ -27,6 +27,7 @@ from agents.base import Budget, Callbacks
 from agents.schedules import LinearSchedule
 from agents.tabular.common import (
     QTableMixin,
+    checked_table,
     TrainingCounters,
     argmax_random,
     episode_epsilon,
@@ -124,7 +125,7 @@ class _TDAgent(QTableMixin):
         return {"q": self.q.copy(), "counters": self.counters.state_dict()}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.q = np.array(state["q"], dtype=np.float64)
+        self.q = checked_table(state["q"], (self.n_states, self.n_actions), "Q table")
         self.counters.load_state_dict(state["counters"])
         # A fresh stream after a resume (the RNG state itself is not checkpointed).
         self.rng = np.random.default_rng([self.seed, self.counters.steps])
@@ -175,7 +176,7 @@ class TD0PredictionAgent(_TDAgent):
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         super().load_state_dict(state)
-        self.v = np.array(state["v"], dtype=np.float64)
+        self.v = checked_table(state["v"], (self.n_states,), "value table")
         self.alpha = float(state["alpha"])
 
 

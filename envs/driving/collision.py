@@ -40,22 +40,23 @@ def boxes_overlap(x1, y1, h1, l1, w1, x2, y2, h2, l2, w2):
 
 
 def ego_collisions(world):
-    """What the ego (slot 0) of each world overlaps now: (N,) HIT_* code.
+    """What the ego (slot 0) of each world overlaps now: (N,) HIT_* code, or None when no
+    vehicle is near any ego (nothing hit).
 
     Broad phase: bounding-circle distance test over all slots; the separating-axis test runs
     only on the surviving candidate pairs (compacted with ``np.nonzero``).
     """
     from .world import HIT_NONE, HIT_OBSTACLE, HIT_VEHICLE, STATIC
 
-    x, y, L, W = world.x, world.y, world.length, world.width
-    reach = world.max_radius() + 0.5 * np.hypot(L[:, :1], W[:, :1])  # any box can touch the ego only within this
-    dx, dy = x - x[:, :1], y - y[:, :1]
-    cand = world.active & (np.abs(dx) <= reach) & (np.abs(dy) <= reach)
+    x, y = world.x, world.y
+    reach = world.ego_reach()  # any box can touch the ego only within this
+    cand = world.active & (np.abs(x - x[:, :1]) <= reach) & (np.abs(y - y[:, :1]) <= reach)
     cand[:, 0] = False
-    out = np.full(world.n, HIT_NONE)
-    wi, vi = np.nonzero(cand)
+    wi, vi = cand.nonzero()
     if wi.size == 0:
-        return out
+        return None
+    L, W = world.length, world.width
+    out = np.full(world.n, HIT_NONE)
     hit = boxes_overlap(x[wi, 0], y[wi, 0], world.h[wi, 0], L[wi, 0], W[wi, 0], x[wi, vi], y[wi, vi], world.h[wi, vi], L[wi, vi], W[wi, vi])
     code = np.where(world.kind[wi, vi] == STATIC, HIT_OBSTACLE, HIT_VEHICLE)
     # obstacle hits win over vehicle hits when both happen in one step
@@ -64,7 +65,8 @@ def ego_collisions(world):
 
 
 def ego_offroad(world):
-    """(N,) bool: some corner of the ego's footprint is off the drivable surface.
+    """(N,) bool: some corner of the ego's footprint is off the drivable surface, or None
+    when every ego is on it.
 
     Fast path: an ego whose bounding circle lies inside its (non-junction) section's lateral
     span, away from the section ends, is on the road; only the others are looked up in the
@@ -80,7 +82,7 @@ def ego_offroad(world):
     inside = (d - lat > r.sec_dmin[sec]) & (d + lat < r.sec_dmax[sec]) & (s > lon) & (s < r.sec_length[sec] - lon)
     inside &= r.sec_simple[sec]
     if inside.all():
-        return np.zeros(world.n, bool)
+        return None
     c = world.ego_corners()
     return ~inside & ~r.drivable(c[..., 0], c[..., 1]).all(-1)
 

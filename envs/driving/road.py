@@ -220,6 +220,12 @@ class Road:
         self._sec_x0, self._sec_y0 = self.seg_p0[first, 0].copy(), self.seg_p0[first, 1].copy()
         self._sec_dx, self._sec_dy = self.seg_dir[first, 0].copy(), self.seg_dir[first, 1].copy()
         self._sec_h = self.seg_heading[first].copy()
+        self._sec_s0 = self.seg_s0[first].copy()
+        # per-section first lane, its offset and width, last lane index (lane_at's lookups)
+        lane0 = self.sec_lane[:-1]
+        self._sec_lane0 = lane0.copy()
+        self._sec_off0, self._sec_w0 = self.lane_offset[lane0], self.lane_width[lane0]
+        self._sec_nm1 = np.diff(self.sec_lane) - 1
         # straight, non-junction sections with no extra areas: the lateral span test is exact there
         self.sec_simple = (np.diff(self.sec_seg) == 1) & ~np.array([sp.junction for sp in self.specs], bool) & (len(self.areas) == 0)
         self._build_raster(resolution, margin)
@@ -280,6 +286,10 @@ class Road:
         """Frenet ``(sec, s, d)`` -> ``(x, y, heading)`` [m, m, rad], vectorized."""
         sec = np.asarray(sec)
         s = np.asarray(s, float)
+        if self._single_seg:  # every section is one straight segment: k is its first segment
+            t = s - self._sec_s0[sec]
+            dx, dy = self._sec_dx[sec], self._sec_dy[sec]
+            return self._sec_x0[sec] + t * dx - d * dy, self._sec_y0[sec] + t * dy + d * dx, self._sec_h[sec]
         gs = self.sec_gbase[sec] + np.clip(s, 0.0, self.sec_length[sec])
         k = np.clip(np.searchsorted(self.seg_gs, gs, side="right") - 1, self.sec_seg[sec], self.sec_seg[sec + 1] - 1)
         t = s - self.seg_s0[k]
@@ -291,12 +301,8 @@ class Road:
     def lane_at(self, sec, d):
         """Nearest lane id of section ``sec`` to lateral offset ``d`` [m]."""
         sec = np.asarray(sec)
-        base = self.sec_lane[sec]
-        n = self.sec_lane[sec + 1] - base
-        off0 = self.lane_offset[base]
-        w = self.lane_width[base]
-        k = np.minimum(np.maximum(np.rint((d - off0) / w), 0), n - 1).astype(np.int64)
-        return base + k
+        k = np.minimum(np.maximum(np.rint((d - self._sec_off0[sec]) / self._sec_w0[sec]), 0), self._sec_nm1[sec])
+        return self._sec_lane0[sec] + k.astype(np.int64)
 
     def drivable(self, x, y):
         """Whether points are on the drivable surface (raster lookup), vectorized."""

@@ -7,6 +7,8 @@ vehicles in Python.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 __all__ = [
@@ -35,14 +37,17 @@ STYLES = np.array(
 STYLE_NAMES = ("normal", "aggressive", "defensive")
 
 
-def idm_accel(v, v0, gap, dv, a, b, T, s0, delta: float = 4.0):
+def idm_accel(v, v0, gap, dv, a, b, T, s0, delta: float = 4.0, two_sqrt_ab=None):
     """Intelligent Driver Model acceleration [m/s^2].
 
     Args: speed ``v`` [m/s], desired speed ``v0`` [m/s], bumper gap to the leader ``gap`` [m]
     (np.inf when free), approach rate ``dv = v - v_leader`` [m/s], max accel ``a`` and
-    comfortable decel ``b`` [m/s^2], time headway ``T`` [s], jam distance ``s0`` [m].
+    comfortable decel ``b`` [m/s^2], time headway ``T`` [s], jam distance ``s0`` [m];
+    optionally ``two_sqrt_ab = 2 * sqrt(a * b)`` [m/s^2] precomputed by the caller.
     """
-    s_star = s0 + np.maximum(0.0, v * (T + dv / (2.0 * np.sqrt(a * b))))
+    if two_sqrt_ab is None:
+        two_sqrt_ab = 2.0 * np.sqrt(a * b)
+    s_star = s0 + np.maximum(0.0, v * (T + dv / two_sqrt_ab))
     r = s_star / np.maximum(gap, 0.1)
     x = v / np.maximum(v0, 0.1)
     free = x * x * x * x if delta == 4.0 else x**delta
@@ -75,8 +80,14 @@ def lateral_slip(e, dh_road, v, wheelbase, max_steer, tau_lat: float = 0.6, tau_
     vv = np.maximum(v, 1.0)
     h_cmd = np.arcsin(_clip(-e / (tau_lat * vv), -_SIN45, _SIN45))
     h_err = h_cmd - wrap_angle(dh_road)
-    sb = np.sin(np.arctan(0.5 * np.tan(max_steer)))
+    sb = _slip_limit(max_steer) if isinstance(max_steer, float) else slip_from_steer(max_steer)
     return _clip(wheelbase / (2 * tau_heading) / vv * h_err, -sb, sb)
+
+
+@functools.lru_cache(maxsize=64)
+def _slip_limit(max_steer: float):
+    """``slip_from_steer(max_steer)`` for a scalar limit, computed once (same numpy arithmetic)."""
+    return np.sin(np.arctan(0.5 * np.tan(max_steer)))
 
 
 _SIN45 = np.sin(np.pi / 4)
@@ -125,39 +136,28 @@ class Occupancy:
     def __init__(self, lane, s, num_lanes: int, big: float):
         n, v = lane.shape
         self.big, self.num_lanes, self.count = big, num_lanes, n * v
-        self.world = np.arange(n)[:, None]
-        group = np.where(lane >= 0, self.world * num_lanes + lane, n * num_lanes).ravel()
+        self.world, wbase, spare = _index_tables(n, v, num_lanes)
+        # vehicles off the road get a group of their own each, after all (world, lane) groups,
+        # so no two of them are ever neighbours
+        group = np.where(lane >= 0, wbase + lane, spare).ravel()
         key = group * big + (np.minimum(np.maximum(s.ravel(), -big / 4), big / 2) + big / 4)
-        self.order = order = np.argsort(key, kind="stable")
+        self.order = order = key.argsort(kind="stable")
         self.keys = key[order]
-        gs = group[order]
+        self._gs = gs = group[order]
         # leader in the own lane = next vehicle in sorted order within the same group
-        nxt = np.empty(self.count, np.int64)
-        same = np.empty(self.count, bool)
-        nxt[:-1] = order[1:]
-        nxt[-1] = -1
-        same[:-1] = gs[1:] == gs[:-1]
-        same[-1] = False
-        own = np.empty(self.count, np.int64)
-        own[order] = np.where(same, nxt, -1)
-        self.own_leader = np.where(lane.ravel() >= 0, own, -1).reshape(n, v)
-        self._same, self._lane_flat = same, lane.ravel()
-        self._gs = gs
+        same = gs[1:] == gs[:-1]
+        self._back, self._front = order[:-1][same], order[1:][same]
+        own = np.full(self.count, -1, np.int64)
+        own[self._back] = self._front
+        self.own_leader = own.reshape(n, v)
         self._first_tab = None
 
     @property
     def own_follower(self):
         """Follower in the own lane (previous vehicle in sorted order, same group), or -1."""
-        order, same = self.order, self._same
-        prv = np.empty(self.count, np.int64)
-        prv[1:] = order[:-1]
-        prv[0] = -1
-        samep = np.empty(self.count, bool)
-        samep[1:] = same[:-1]
-        samep[0] = False
-        own = np.empty(self.count, np.int64)
-        own[order] = np.where(samep, prv, -1)
-        return np.where(self._lane_flat >= 0, own, -1).reshape(self.own_leader.shape)
+        own = np.full(self.count, -1, np.int64)
+        own[self._front] = self._back
+        return own.reshape(self.own_leader.shape)
 
     def neighbours(self, lane, s, world=None):
         """(leader, follower) in ``lane`` around ``s`` with one search; for vehicles that are not
@@ -228,6 +228,18 @@ class Occupancy:
         lo = np.searchsorted(self.keys, q0, side="right")
         hi = np.searchsorted(self.keys, q1, side="left")
         return np.where(lane >= 0, np.maximum(hi - lo, 0), 0)
+
+
+@functools.lru_cache(maxsize=32)
+def _index_tables(n: int, v: int, num_lanes: int):
+    """Constant index arrays of :class:`Occupancy` for n worlds of v slots (read-only): world
+    column (n, 1), first group of each world (n, 1), and the spare groups of off-road slots (n, v)."""
+    world = np.arange(n)[:, None]
+    wbase = world * num_lanes
+    spare = n * num_lanes + np.arange(n * v).reshape(n, v)
+    for a in (world, wbase, spare):
+        a.flags.writeable = False
+    return world, wbase, spare
 
 
 def light_is_green(t, cycle, green_start, green_end):

@@ -116,7 +116,11 @@ class World:
             dist = np.min(np.hypot(pts[:, None, 0] - ref[None, :, 0], pts[:, None, 1] - ref[None, :, 1]), axis=1)
             far = np.nonzero(dist >= 3.5)[0]
             self.yield_setback[i] = r.sec_length[q] - (s_pts[far[-1]] if len(far) else 0.0)
+        self._sab2 = None  # cached 2 sqrt(a b) [m/s^2] of the IDM, reset by _set_style
+        self._style_cp = np.cumsum(p.style_probs) / np.sum(p.style_probs)  # style CDF [-]
         self._max_rad = None
+        self._no_lights = np.zeros((n, 0), bool)
+        self._no_lights.flags.writeable = False
         self._stop_lines = bool(self.lane_ends.any() or len(lights) or len(yl))
         self._has_links = bool(r.lane_nsucc.any())
         self._any_scripted = False
@@ -193,8 +197,7 @@ class World:
         vidx = np.arange(self.V)[None, :]
         # styles and parameters
         u = uniform(seeds, 0, vidx, _P_STYLE)
-        cp = np.cumsum(p.style_probs) / np.sum(p.style_probs)
-        style = np.minimum(np.searchsorted(cp, u, side="right"), 2)
+        style = np.minimum(np.searchsorted(self._style_cp, u, side="right"), 2)
         style[:, 0] = 0
         self._set_style(rows, slice(None), style)
         self.turn[rows] = (uniform(seeds, 0, vidx, _P_TURN) * 1024).astype(np.int64)
@@ -254,6 +257,7 @@ class World:
         self.clear_events(rows)
 
     def _set_style(self, rows, cols, style):
+        self._sab2 = None
         par = STYLES[style]
         for i, name in enumerate(("v0f", "T", "a", "b", "s0", "polite", "thr")):
             arr = getattr(self, name)
@@ -299,7 +303,7 @@ class World:
     def light_green(self):
         """(N, G) bool: which lights are green now."""
         if len(self.lights) == 0:
-            return np.zeros((self.n, 0), bool)
+            return self._no_lights
         L = self.lights
         t = (self.t * self.dt)[:, None]
         g = light_is_green(t, L[:, 1], L[:, 2], L[:, 3])
@@ -315,7 +319,7 @@ class World:
         s, v, L = self.s, self.v, self.length
         lane, tlane = self.lane, self.tlane
         v0 = r.lane_speed[lane] * self.v0f
-        lane_len = r.lane_length[lane]
+        lane_len = r.lane_length[lane] if (self._has_links or self._stop_lines) else None
         # leader in the current lane
         j1 = occ.own_leader
         sf, vf, Lf = s.ravel(), v.ravel(), L.ravel()
@@ -333,15 +337,19 @@ class World:
         # leader in the target lane while changing lanes (few vehicles: compacted)
         changing = tlane != lane
         if changing.any():
-            wi, vi = np.nonzero(changing)
-            j3 = occ.leader(tlane[wi, vi], s[wi, vi], wi)
+            fi = changing.ravel().nonzero()[0]  # flat indices
+            sfi = sf[fi]
+            j3 = occ.leader(tlane.ravel()[fi], sfi, fi // self.V)
             j3c = np.maximum(j3, 0)
-            g3 = np.where(j3 >= 0, sf[j3c] - s[wi, vi] - 0.5 * (Lf[j3c] + L[wi, vi]), np.inf)
-            closer = g3 < gap[wi, vi]
-            wc, vc = wi[closer], vi[closer]
-            gap[wc, vc] = g3[closer]
-            dv[wc, vc] = v[wc, vc] - vf[j3c[closer]]
-        acc = idm_accel(v, v0, gap, dv, self.a, self.b, self.T, self.s0)
+            g3 = np.where(j3 >= 0, sf[j3c] - sfi - 0.5 * (Lf[j3c] + Lf[fi]), np.inf)
+            gf, dvf = gap.ravel(), dv.ravel()  # views: gap and dv are fresh contiguous arrays
+            closer = g3 < gf[fi]
+            fc = fi[closer]
+            gf[fc] = g3[closer]
+            dvf[fc] = vf[fc] - vf[j3c[closer]]
+        if self._sab2 is None:  # 2 sqrt(a b) of every slot, cached until the styles change
+            self._sab2 = 2.0 * np.sqrt(self.a * self.b)
+        acc = idm_accel(v, v0, gap, dv, self.a, self.b, self.T, self.s0, two_sqrt_ab=self._sab2)
         if not self._stop_lines:  # no lane ends, lights or give-way lanes on this map
             return acc
         # stop line: lane end, or red light the vehicle can still stop for
@@ -474,7 +482,7 @@ class World:
         occ = Occupancy(np.where(act, self.lane, -1), self.s, r.num_lanes, self.big)
         green = self.light_green()
         acc = self._idm_all(occ, green)
-        due = np.nonzero(self.t % self.lc_steps == 0)[0]
+        due = (self.t % self.lc_steps == 0).nonzero()[0]
         if due.size:
             self._mobil(occ, acc, due)
         # scripted actors
@@ -503,9 +511,12 @@ class World:
         self.t += 1
         # ego events
         hit = collision.ego_collisions(self)
-        self.hit = np.where((hit != HIT_NONE) & ~self.crashed, hit, self.hit)
-        self.crashed |= hit != HIT_NONE
-        self.offroad |= collision.ego_offroad(self)
+        if hit is not None:  # None: no candidate pair in any world
+            self.hit = np.where((hit != HIT_NONE) & ~self.crashed, hit, self.hit)
+            self.crashed |= hit != HIT_NONE
+        off = collision.ego_offroad(self)
+        if off is not None:  # None: every ego is on the road
+            self.offroad |= off
         self._recycle(due)
 
     def _transitions(self, green) -> None:
@@ -543,7 +554,7 @@ class World:
         self.sec = np.where(moved, r.lane_sec[nn], self.sec)
         self.tlane = np.where(moved, nn, self.tlane)
         self.route_i += moved[:, 0]
-        wi, vi = np.nonzero(moved)
+        wi, vi = moved.nonzero()
         self.turn[wi, vi] = (uniform(self.seed[wi], self.t[wi], vi, _P_TURN) * 1024).astype(np.int64)
         self._dead = over & ~moved
 
@@ -581,10 +592,10 @@ class World:
     def _spawn(self, need, attempt: int) -> bool:
         """Place the first needed vehicle of every world where its random spot is free."""
         r, m, p = self.road, self.map, self.p
-        rows = np.nonzero(need.any(1))[0]
+        rows = need.any(1).nonzero()[0]
         if rows.size == 0:
             return False
-        col = np.argmax(need[rows], 1)
+        col = need[rows].argmax(1)
         # one draw per purpose: lane, side, position, style, speed, turn
         U = uniform(self.seed[rows, None], (self.t[rows] * 8 + attempt)[:, None], col[:, None], _SPAWN_PURPOSES[None, :])
         if m.spawn_mode == "window":
@@ -605,11 +616,11 @@ class World:
         q = r.lane_sec[lane]
         x, y, h = r.to_world(q, s, r.lane_offset[lane])
         ok &= np.hypot(x - self.x[rows, 0], y - self.y[rows, 0]) > p.ego_clearance
-        rows, col, lane, s, q, x, y, h, U = (a[ok] for a in (rows, col, lane, s, q, x, y, h, U))
-        if rows.size == 0:
-            return True
-        cp = np.cumsum(p.style_probs) / np.sum(p.style_probs)
-        style = np.minimum(np.searchsorted(cp, U[:, 3], side="right"), 2)
+        if not ok.all():
+            rows, col, lane, s, q, x, y, h, U = (a[ok] for a in (rows, col, lane, s, q, x, y, h, U))
+            if rows.size == 0:
+                return True
+        style = np.minimum(np.searchsorted(self._style_cp, U[:, 3], side="right"), 2)
         self._set_style(rows, col, style)
         v0 = r.lane_speed[lane] * self.v0f[rows, col]
         idx = (rows, col)
@@ -631,7 +642,15 @@ class World:
         updated by :meth:`reset` and :meth:`place_obstacle`."""
         if self._max_rad is None:
             self._max_rad = 0.5 * float(np.hypot(self.length, self.width).max())
+            self._ego_reach = self._max_rad + 0.5 * np.hypot(self.length[:, :1], self.width[:, :1])
         return self._max_rad
+
+    def ego_reach(self):
+        """(N, 1) distance [m] within which some box can touch the ego: the largest bounding
+        radius plus the ego's own; cached like :meth:`max_radius`."""
+        if self._max_rad is None:
+            self.max_radius()
+        return self._ego_reach
 
     def ego_corners(self):
         return collision.box_corners(self.x[:, 0], self.y[:, 0], self.h[:, 0], self.length[:, 0], self.width[:, 0])

@@ -103,17 +103,26 @@ def test_value_iteration_cli(tmp_path):
         (["train", "q-learning", "simdrive/Maze-v0", "--set", "alhpa=0.1", "--steps", "10"], "unknown q-learning setting 'alhpa'"),
         (["train", "q-learning", "simdrive/Maze-v0", "--set", "alpha=fast", "--steps", "10"], "bad value 'fast' for q-learning setting 'alpha'"),
         (["train", "q-learning", "simdrive/Maze-v0", "--steps", "10", "--episodes", "3"], "not both"),
+        (["train", "dqn", "simdrive/CartPole-v1", "--set", "batch_size=0", "--steps", "10"], "DQNConfig.batch_size must be > 0"),
+        (["train", "dqn", "simdrive/CartPole-v1", "--set", "backbone=cnn", "--steps", "10"], "invalid dqn settings: backbone 'cnn'"),
+        (["drive", "simdrive/Maze-v0"], "not a driving environment"),
         (["eval", "missing.sdckpt"], "does not exist"),
         (["watch", "missing.sdckpt"], "does not exist"),
     ],
 )
 def test_user_errors_are_one_line(args, message, tmp_path):
-    result = runner.invoke(app, args + (["--no-track"] if args[0] != "watch" else []))
+    result = runner.invoke(app, args + (["--no-track"] if args[0] not in ("watch", "drive") else []))
     assert result.exit_code == 2, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     assert message in lines[0]
+
+
+def test_checkpoint_for_another_env_is_refused(trained):
+    result = runner.invoke(app, ["eval", trained["checkpoint"], "simdrive/Maze-v0", "--no-track"])
+    assert result.exit_code == 2 and "does not fit agent 'q-learning'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_corrupt_checkpoint_is_one_line(tmp_path, trained):
