@@ -377,10 +377,10 @@ class World:
                 gm = lane_len - s - 0.5 * L - 2.0 - self.yield_setback[np.maximum(ci, 0)]
                 block &= gm > -1.0
                 if block.any():
-                    acc = np.where(block, np.minimum(acc, idm_accel(v, v0, gm, v, self.a, self.b, self.T, self.s0)), acc)
+                    acc = np.where(block, np.minimum(acc, idm_accel(v, v0, gm, v, self.a, self.b, self.T, self.s0, two_sqrt_ab=self._sab2)), acc)
         stop &= gstop > -1.0
         if stop.any():
-            acc = np.where(stop, np.minimum(acc, idm_accel(v, v0, gstop, v, self.a, self.b, self.T, self.s0)), acc)
+            acc = np.where(stop, np.minimum(acc, idm_accel(v, v0, gstop, v, self.a, self.b, self.T, self.s0, two_sqrt_ab=self._sab2)), acc)
         return acc
 
     def _must_yield(self, occ: Occupancy, tlane, gstop, v):
