@@ -40,11 +40,11 @@ def boxes_overlap(x1, y1, h1, l1, w1, x2, y2, h2, l2, w2):
 
 
 def ego_collisions(world):
-    """What the ego (slot 0) of each world overlaps now: (N,) HIT_* code, or None when no
-    vehicle is near any ego (nothing hit).
+    """What the ego (slot 0) of each world overlaps now: (N,) HIT_* code, or None when the
+    ego of no world overlaps anything.
 
-    Broad phase: bounding-circle distance test over all slots; the separating-axis test runs
-    only on the surviving candidate pairs (compacted with ``np.nonzero``).
+    Broad phase: bounding-box distance test over all slots; the separating-axis test runs
+    only on the surviving candidate pairs (compacted flat indices).
     """
     from .world import HIT_NONE, HIT_OBSTACLE, HIT_VEHICLE, STATIC
 
@@ -52,15 +52,19 @@ def ego_collisions(world):
     reach = world.ego_reach()  # any box can touch the ego only within this
     cand = world.active & (np.abs(x - x[:, :1]) <= reach) & (np.abs(y - y[:, :1]) <= reach)
     cand[:, 0] = False
-    wi, vi = cand.nonzero()
-    if wi.size == 0:
+    fi = cand.ravel().nonzero()[0]  # flat index of the other box
+    if fi.size == 0:
         return None
-    L, W = world.length, world.width
+    wi = fi // world.V
+    fe = wi * world.V  # flat index of the ego
+    xf, yf, hf, Lf, Wf = (a.ravel() for a in (x, y, world.h, world.length, world.width))
+    hit = boxes_overlap(xf[fe], yf[fe], hf[fe], Lf[fe], Wf[fe], xf[fi], yf[fi], hf[fi], Lf[fi], Wf[fi])
+    if not hit.any():
+        return None
     out = np.full(world.n, HIT_NONE)
-    hit = boxes_overlap(x[wi, 0], y[wi, 0], world.h[wi, 0], L[wi, 0], W[wi, 0], x[wi, vi], y[wi, vi], world.h[wi, vi], L[wi, vi], W[wi, vi])
-    code = np.where(world.kind[wi, vi] == STATIC, HIT_OBSTACLE, HIT_VEHICLE)
-    # obstacle hits win over vehicle hits when both happen in one step
-    np.maximum.at(out, wi[hit], code[hit])
+    wh, fh = wi[hit], fi[hit]
+    out[wh] = HIT_VEHICLE
+    out[wh[world.kind.ravel()[fh] == STATIC]] = HIT_OBSTACLE  # obstacle hits win over vehicle hits
     return out
 
 
@@ -68,13 +72,17 @@ def ego_offroad(world):
     """(N,) bool: some corner of the ego's footprint is off the drivable surface, or None
     when every ego is on it.
 
-    Fast path: an ego whose bounding circle lies inside its (non-junction) section's lateral
-    span, away from the section ends, is on the road; only the others are looked up in the
-    drivable raster.
+    Fast path: an ego whose footprint lies inside its (non-junction) section's lateral span,
+    away from the section ends, is on the road (tested first with the bounding circle, then with
+    the footprint's extents); only the others are looked up in the drivable raster.
     """
     r = world.road
     sec, s, d = world.sec[:, 0], world.s[:, 0], world.d[:, 0]
     dh = world.h[:, 0] - world.road_h[:, 0]
+    lo, hi, smax, smin, half_l = world.offroad_fast()  # a cheaper sufficient test first (|sin| <= |angle|)
+    e = half_l * np.abs(dh)
+    if ((d - e > lo[sec]) & (d + e < hi[sec]) & (s > smin) & (s < smax[sec])).all():
+        return None
     c, sn = np.abs(np.cos(dh)), np.abs(np.sin(dh))
     L, W = world.length[:, 0], world.width[:, 0]
     lat = 0.5 * (L * sn + W * c) + 0.05  # lateral half extent of the footprint [m]

@@ -232,10 +232,16 @@ class Road:
         self._build_edges()
 
     # ------------------------------------------------------------------ queries
+    @property
+    def single_segment(self) -> bool:
+        """Whether every section is one straight segment (then :meth:`project` ignores ``s_guess``)."""
+        return self._single_seg
+
     def project(self, sec, s_guess, x, y, window: int = 2):
         """Project points onto their section's reference line, searching near ``s_guess``.
 
-        Args: ``sec`` section ids (int array), ``s_guess`` [m], ``x``, ``y`` [m], all the same shape.
+        Args: ``sec`` section ids (int array), ``s_guess`` [m] (unused, may be None, when
+        :attr:`single_segment`), ``x``, ``y`` [m], all the same shape.
         Returns ``(s, d, heading)``: arc length [m] (may be < 0 or > length, extrapolated past
         the ends), signed lateral offset [m] (left positive) and reference heading [rad].
         """

@@ -78,7 +78,7 @@ def lateral_slip(e, dh_road, v, wheelbase, max_steer, tau_lat: float = 0.6, tau_
     The front-wheel angle is ``steer_from_slip(result)``.
     """
     vv = np.maximum(v, 1.0)
-    h_cmd = np.arcsin(_clip(-e / (tau_lat * vv), -_SIN45, _SIN45))
+    h_cmd = np.arcsin(_clip(e / (-tau_lat * vv), -_SIN45, _SIN45))  # = -e / (tau_lat vv), exactly
     h_err = h_cmd - wrap_angle(dh_road)
     sb = _slip_limit(max_steer) if isinstance(max_steer, float) else slip_from_steer(max_steer)
     return _clip(wheelbase / (2 * tau_heading) / vv * h_err, -sb, sb)
@@ -129,17 +129,18 @@ def bicycle_step(x, y, h, v, sin_beta, acc, wheelbase, dt, v_max):
 class Occupancy:
     """Vehicles sorted by (world, lane, s) for leader/follower queries with ``searchsorted``.
 
-    ``lane`` int (N, V) (-1 = not on the road), ``s`` [m] (N, V). Vehicle indices returned
-    are flat indices into the (N*V) arrays, -1 for none.
+    ``lane`` int (N, V) (-1 = not on the road), ``s`` [m] (N, V); optionally ``on_road`` bool
+    (N, V) marks the vehicles on the road instead (then ``lane`` must be >= 0 there). Vehicle
+    indices returned are flat indices into the (N*V) arrays, -1 for none.
     """
 
-    def __init__(self, lane, s, num_lanes: int, big: float):
+    def __init__(self, lane, s, num_lanes: int, big: float, on_road=None):
         n, v = lane.shape
         self.big, self.num_lanes, self.count = big, num_lanes, n * v
         self.world, wbase, spare = _index_tables(n, v, num_lanes)
         # vehicles off the road get a group of their own each, after all (world, lane) groups,
         # so no two of them are ever neighbours
-        group = np.where(lane >= 0, wbase + lane, spare).ravel()
+        group = np.where(lane >= 0 if on_road is None else on_road, wbase + lane, spare).ravel()
         key = group * big + (np.minimum(np.maximum(s.ravel(), -big / 4), big / 2) + big / 4)
         self.order = order = key.argsort(kind="stable")
         self.keys = key[order]
@@ -252,12 +253,15 @@ _M2 = np.uint64(0x94D049BB133111EB)
 _GOLD = np.uint64(0x9E3779B97F4A7C15)
 
 
+_S30, _S27, _S31, _S11, _ONE = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11), np.uint64(1)
+
+
 def _mix(z):
-    z = z ^ (z >> np.uint64(30))
+    z = z ^ (z >> _S30)
     z = z * _M1
-    z = z ^ (z >> np.uint64(27))
+    z = z ^ (z >> _S27)
     z = z * _M2
-    return z ^ (z >> np.uint64(31))
+    return z ^ (z >> _S31)
 
 
 def uniform(seed, counter, index, purpose):
@@ -268,7 +272,7 @@ def uniform(seed, counter, index, purpose):
     ``seed`` uint64 array (N, 1) or (N,), ``counter`` int, ``index`` int array.
     """
     with np.errstate(over="ignore"):
-        z = np.asarray(seed, np.uint64) + _GOLD * (np.asarray(counter, np.uint64) + np.uint64(1))
+        z = np.asarray(seed, np.uint64) + _GOLD * (np.asarray(counter, np.uint64) + _ONE)
         z = _mix(z)
         z = _mix(z ^ (np.asarray(index, np.uint64) * _M2 + np.asarray(purpose, np.uint64) * _GOLD))
-    return (z >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+    return (z >> _S11).astype(np.float64) * (1.0 / 9007199254740992.0)

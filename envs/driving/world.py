@@ -404,11 +404,13 @@ class World:
             return r.lane_succ[lane, 0]
         return np.where(ns > 0, r.lane_succ[lane, self.turn % np.maximum(ns, 1)], -1)
 
-    def _mobil(self, occ: Occupancy, acc_now, rows, apply: bool = True):
-        """MOBIL lane-change decisions for the traffic in worlds ``rows``; sets ``tlane``."""
+    def _mobil(self, occ: Occupancy, acc_now, rows, apply: bool = True, all_rows: bool = False):
+        """MOBIL lane-change decisions for the traffic in worlds ``rows``; sets ``tlane``.
+        ``all_rows``: ``rows`` is ``arange(n)`` (then views replace the gathered copies)."""
         r, p = self.road, self.p
         wi = rows[:, None]
-        g = lambda a: a[rows]  # noqa: E731
+        sel = slice(None) if all_rows else rows
+        g = lambda a: a[sel]  # noqa: E731
         lane, s, v, L = g(self.lane), g(self.s), g(self.v), g(self.length)
         T, a, b, s0, pol, thr = g(self.T), g(self.a), g(self.b), g(self.s0), g(self.polite), g(self.thr)
         v0 = r.lane_speed[lane] * g(self.v0f)
@@ -435,8 +437,8 @@ class World:
         ok = can & (tl >= 0)
         tlq = np.where(ok, tl, -1)
         nl, nf = occ.neighbours(tlq, s, wi)
-        of = occ.own_follower[rows]
-        ol = occ.own_leader[rows]
+        of = g(occ.own_follower)
+        ol = g(occ.own_leader)
         nls, nlv, nlL = lead_vals(nl)
         ols, olv, olL = lead_vals(ol)
         me = np.broadcast_to
@@ -456,7 +458,7 @@ class World:
         lim = np.where((nf >= 0) & (nf % self.V == 0), -p.ego_safe_decel, -p.safe_decel)
         v_nf = np.where(nf >= 0, vflat[nfc], 0.0)
         safe = (a_nf_new >= lim) & (gap_lead > 2.0 + 0.3 * v) & (gap_fol > 2.0 + 0.3 * v_nf)
-        gain = a_me_new - acc_now[rows] + pol * (a_nf_new - a_nf_old + a_of_new - a_of_old)
+        gain = a_me_new - g(acc_now) + pol * (a_nf_new - a_nf_old + a_of_new - a_of_old)
         gain = gain + np.array([-p.keep_right_bias, p.keep_right_bias])[:, None, None]
         ends = self.lane_ends[lane]
         gain = gain + np.where(ends & ~self.lane_ends[np.maximum(tl, 0)], 10.0, 0.0)  # mandatory: leave an ending lane
@@ -467,7 +469,7 @@ class World:
         best = np.where(take, np.where(k == 0, tl[0], tl[1]), lane)
         best_gain = np.where(take, best_gain, 0.0)
         if apply:
-            self.tlane[rows] = np.where(kind == TRAFFIC, best, self.tlane[rows])
+            self.tlane[sel] = np.where(kind == TRAFFIC, best, g(self.tlane))
         return best, best_gain
 
     # ------------------------------------------------------------------ the step
@@ -479,12 +481,12 @@ class World:
         """
         r, p, dt = self.road, self.p, self.dt
         act = self.active
-        occ = Occupancy(np.where(act, self.lane, -1), self.s, r.num_lanes, self.big)
+        occ = Occupancy(self.lane, self.s, r.num_lanes, self.big, on_road=act)  # lane_at gives lanes >= 0
         green = self.light_green()
         acc = self._idm_all(occ, green)
         due = (self.t % self.lc_steps == 0).nonzero()[0]
         if due.size:
-            self._mobil(occ, acc, due)
+            self._mobil(occ, acc, due, all_rows=due.size == self.n)  # due: sorted, unique
         # scripted actors
         if self._any_scripted:
             scripted = self.kind == SCRIPTED
@@ -497,21 +499,23 @@ class World:
         else:
             sinb[:, 0] = slip_from_steer(np.minimum(np.maximum(ego_steer, -p.max_steer), p.max_steer))
             acc[:, 0] = np.minimum(np.maximum(ego_acc, -p.max_brake), p.max_accel)
-        frozen = (self.kind == STATIC) | ~act
+        moving = act & (self.kind != STATIC)
+        frozen = ~moving
         sinb[frozen] = 0.0
         acc[frozen] = -100.0
         self.sin_beta, self.acc = sinb, acc
         self.travelled += self.v[:, 0] * dt  # the Euler step moves the ego exactly v * dt
         self.x, self.y, self.h, self.v = bicycle_step(self.x, self.y, self.h, self.v, sinb, acc, self.wheelbase, dt, p.max_speed)
         # Frenet update
-        s, d, rh = r.project(self.sec, self.s + self.v * dt, self.x, self.y, window=1)
+        s_guess = None if r.single_segment else self.s + self.v * dt  # straight sections need no guess
+        s, d, rh = r.project(self.sec, s_guess, self.x, self.y, window=1)
         self.s, self.d, self.road_h = s, d, rh
-        self._transitions(green)
+        self._transitions(green, moving)  # active and kind are unchanged since `moving`
         self.lane = r.lane_at(self.sec, self.d)
         self.t += 1
         # ego events
         hit = collision.ego_collisions(self)
-        if hit is not None:  # None: no candidate pair in any world
+        if hit is not None:  # None: no ego hit anything
             self.hit = np.where((hit != HIT_NONE) & ~self.crashed, hit, self.hit)
             self.crashed |= hit != HIT_NONE
         off = collision.ego_offroad(self)
@@ -519,9 +523,10 @@ class World:
             self.offroad |= off
         self._recycle(due)
 
-    def _transitions(self, green) -> None:
+    def _transitions(self, green, moving) -> None:
+        """Move vehicles past their section's end to the next lane (``moving``: active, not static)."""
         r = self.road
-        over = self.active & (self.s > r.sec_length[self.sec]) & (self.kind != STATIC)
+        over = moving & (self.s > r.sec_length[self.sec])
         if not over.any():
             self._dead = None
             return
@@ -564,6 +569,8 @@ class World:
         r, m, p = self.road, self.map, self.p
         dead = self._dead
         self._dead = None
+        if dead is None and due.size == 0:
+            return
         traffic = self.kind == TRAFFIC
         if dead is not None:  # reached a dead end: gone at once
             self.active &= ~(dead & traffic)
@@ -643,7 +650,23 @@ class World:
         if self._max_rad is None:
             self._max_rad = 0.5 * float(np.hypot(self.length, self.width).max())
             self._ego_reach = self._max_rad + 0.5 * np.hypot(self.length[:, :1], self.width[:, :1])
+            # conservative on-road test of collision.ego_offroad (+ 1e-6 m against rounding):
+            # lateral half extent <= (W + L |dh|) / 2 + 0.05, longitudinal <= the half diagonal
+            r, L0, W0 = self.road, self.length[:, 0], self.width[:, 0]
+            hw = 0.5 * float(W0.max()) + 0.05 + 1e-6
+            hr = 0.5 * float(np.hypot(L0, W0).max()) + 1e-6
+            self._offroad_fast = (np.where(r.sec_simple, r.sec_dmin + hw, np.inf),
+                                  np.where(r.sec_simple, r.sec_dmax - hw, -np.inf),
+                                  r.sec_length - hr, hr, 0.5 * float(L0.max()))
         return self._max_rad
+
+    def offroad_fast(self):
+        """Bounds of the ego's centre within which its footprint is surely on the road (see
+        :func:`.collision.ego_offroad`): per section ``dmin``, ``dmax``, ``smax`` [m], then
+        ``smin`` [m] and half the longest ego length [m]."""
+        if self._max_rad is None:
+            self.max_radius()
+        return self._offroad_fast
 
     def ego_reach(self):
         """(N, 1) distance [m] within which some box can touch the ego: the largest bounding
