@@ -133,7 +133,7 @@ class A2CConfig:
 
 class PolicyAgentMixin:
     """What the policy-gradient agents (A2C, REINFORCE) share: the sub-env count, the
-    space check and clipping continuous actions to the action space's bounds.
+    space check, clipping continuous actions to the action space's bounds, checkpoints.
     Expects ``config.num_envs``, ``net.continuous`` and, for continuous actions,
     ``_low``/``_high`` set by ``_init_action_bounds``."""
 
@@ -156,6 +156,22 @@ class PolicyAgentMixin:
         if self.net.continuous:
             actions = torch.maximum(torch.minimum(actions, self._high), self._low)
         return actions.cpu().numpy()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "net": module_state(self.net),
+            "optimizer": optimizer_state(self.optimizer),
+            "counters": {"steps": self.steps, "episodes": self.episodes, "updates": self.updates},
+            "generator": self.generator.get_state(),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        load_module_state(self.net, state["net"])
+        load_optimizer_state(self.optimizer, state["optimizer"])
+        counters = state["counters"]
+        self.steps, self.episodes, self.updates = int(counters["steps"]), int(counters["episodes"]), int(counters["updates"])
+        if "generator" in state:
+            self.generator.set_state(torch.as_tensor(np.asarray(state["generator"]), dtype=torch.uint8))
 
 
 class A2CAgent(PolicyAgentMixin):
@@ -319,19 +335,6 @@ class A2CAgent(PolicyAgentMixin):
         }
 
     # ------------------------------------------------------------ checkpoints
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            "net": module_state(self.net),
-            "optimizer": optimizer_state(self.optimizer),
-            "counters": {"steps": self.steps, "episodes": self.episodes, "updates": self.updates},
-            "generator": self.generator.get_state(),
-        }
-
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        load_module_state(self.net, state["net"])
-        load_optimizer_state(self.optimizer, state["optimizer"])
-        counters = state["counters"]
-        self.steps, self.episodes, self.updates = int(counters["steps"]), int(counters["episodes"]), int(counters["updates"])
-        if "generator" in state:
-            self.generator.set_state(torch.as_tensor(np.asarray(state["generator"]), dtype=torch.uint8))
+        super().load_state_dict(state)
         self._act_state = None

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, Mapping
+from typing import Any, ClassVar, Literal
 
 import gymnasium as gym
 import numpy as np
@@ -28,13 +28,9 @@ from .nets.factory import RECURRENT
 from .rollout import EnvStepper
 from .torch_utils import (
     add_batch_dim,
-    load_module_state,
-    load_optimizer_state,
     make_adam,
     make_generator,
-    module_state,
     obs_to_tensor,
-    optimizer_state,
     preserve_global_rng,
     resolve_device,
 )
@@ -189,18 +185,3 @@ class ReinforceAgent(PolicyAgentMixin):
         self.updates += 1
         return {"policy_loss": float(policy_loss.detach()), "value_loss": float(value_loss.detach()), "entropy": float(entropy.detach())}
 
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            "net": module_state(self.net),
-            "optimizer": optimizer_state(self.optimizer),
-            "counters": {"steps": self.steps, "episodes": self.episodes, "updates": self.updates},
-            "generator": self.generator.get_state(),
-        }
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        load_module_state(self.net, state["net"])
-        load_optimizer_state(self.optimizer, state["optimizer"])
-        counters = state["counters"]
-        self.steps, self.episodes, self.updates = int(counters["steps"]), int(counters["episodes"]), int(counters["updates"])
-        if "generator" in state:
-            self.generator.set_state(torch.as_tensor(np.asarray(state["generator"]), dtype=torch.uint8))

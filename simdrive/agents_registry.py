@@ -9,7 +9,7 @@ from typing import Any, Mapping, Sequence
 
 import gymnasium as gym
 
-from agents import AGENTS, get_spec
+from agents import get_spec
 from agents.base import IncompatibleEnvironment
 from agents.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from simdrive.config import build_config, config_to_dict, parse_overrides

@@ -148,8 +148,6 @@ def play(
     verbose: bool = True,
 ) -> MatchSummary:
     """Play ``games`` games of ``player`` against ``vs`` (see the module docstring)."""
-    import envs  # noqa: F401  (registers the ids)
-
     if games < 1:
         raise UserError(f"games must be >= 1, got {games}")
     from simdrive.envs_registry import make_env, resolve_env_id

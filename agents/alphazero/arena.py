@@ -59,7 +59,6 @@ def play_match(game: GameAdapter, player_a: Player, player_b: Player, games: int
         states.append(opening)
         first_is_a.append(j % 2 == 0)
     ply = [0] * games
-    outcome_for_mover = [None] * games  # final: value for the player to move at the end
     while True:
         live = [j for j in range(games) if not game.is_terminal(states[j])]
         if not live:

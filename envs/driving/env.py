@@ -308,43 +308,35 @@ class DrivingEnv(gym.Env):
             self._window = None
 
 
-class HighwayEnv(DrivingEnv):
-    __doc__ = (DrivingEnv.__doc__ or "").replace(
-        "Top-down driving with traffic (base class; see the registered subclasses).",
-        "``simdrive/Highway-v0``: drive 1.5 km of a 4-lane highway among 50 IDM/MOBIL vehicles.",
+def _env_doc(summary: str) -> str:
+    """A registered env's docstring: the base class's, headed by its own one-line summary."""
+    return (DrivingEnv.__doc__ or "").replace(
+        "Top-down driving with traffic (base class; see the registered subclasses).", summary
     )
+
+
+class HighwayEnv(DrivingEnv):
+    __doc__ = _env_doc("``simdrive/Highway-v0``: drive 1.5 km of a 4-lane highway among 50 IDM/MOBIL vehicles.")
     Config = HighwayConfig
 
 
 class RacetrackEnv(DrivingEnv):
-    __doc__ = (DrivingEnv.__doc__ or "").replace(
-        "Top-down driving with traffic (base class; see the registered subclasses).",
-        "``simdrive/Racetrack-v0``: one lap of a closed curvy two-lane track (continuous control).",
-    )
+    __doc__ = _env_doc("``simdrive/Racetrack-v0``: one lap of a closed curvy two-lane track (continuous control).")
     Config = RacetrackConfig
 
 
 class MergeEnv(DrivingEnv):
-    __doc__ = (DrivingEnv.__doc__ or "").replace(
-        "Top-down driving with traffic (base class; see the registered subclasses).",
-        "``simdrive/Merge-v0``: a two-lane highway where on-ramp traffic merges in.",
-    )
+    __doc__ = _env_doc("``simdrive/Merge-v0``: a two-lane highway where on-ramp traffic merges in.")
     Config = MergeConfig
 
 
 class IntersectionEnv(DrivingEnv):
-    __doc__ = (DrivingEnv.__doc__ or "").replace(
-        "Top-down driving with traffic (base class; see the registered subclasses).",
-        "``simdrive/Intersection-v0``: turn left at a signalized four-way intersection (lights on a timed cycle).",
-    )
+    __doc__ = _env_doc("``simdrive/Intersection-v0``: turn left at a signalized four-way intersection (lights on a timed cycle).")
     Config = IntersectionConfig
 
 
 class RoundaboutEnv(DrivingEnv):
-    __doc__ = (DrivingEnv.__doc__ or "").replace(
-        "Top-down driving with traffic (base class; see the registered subclasses).",
-        "``simdrive/Roundabout-v0``: enter a roundabout giving way to the ring, leave at the second exit.",
-    )
+    __doc__ = _env_doc("``simdrive/Roundabout-v0``: enter a roundabout giving way to the ring, leave at the second exit.")
     Config = RoundaboutConfig
 
 

@@ -566,7 +566,7 @@ class World:
     def _recycle(self, due) -> None:
         """Remove traffic that left; respawn at most one vehicle per world, once per
         ``lane_change_period`` (worlds ``due``), where one is missing."""
-        r, m, p = self.road, self.map, self.p
+        m, p = self.map, self.p
         dead = self._dead
         self._dead = None
         if dead is None and due.size == 0:
