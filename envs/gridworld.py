@@ -19,7 +19,7 @@ from gymnasium import spaces
 from envs.grid_render import (
     ACTION_DELTAS, TERMINAL, GridScene, HumanWindow, draw_grid, draw_static, state_tables_to_grid,
 )
-from envs.tabular_model import TabularModel, validated_start_state
+from envs.tabular_model import TabularModel, start_state_option
 
 
 class _GridWorldEnv(gym.Env[int, int]):
@@ -113,16 +113,11 @@ class _GridWorldEnv(gym.Env[int, int]):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[int, dict]:
         super().reset(seed=seed)
-        options = options or {}
-        unknown = set(options) - {"start_state"}
-        if unknown:
-            raise ValueError(f"unknown reset option(s) {sorted(unknown)}; valid: ['start_state']")
-        start = options.get("start_state")
+        start = start_state_option(options, self.observation_space.n, self._terminal)
         if start is None:
             candidates = np.flatnonzero(~self._terminal)
-            self._state = int(candidates[self.np_random.integers(len(candidates))])
-        else:
-            self._state = validated_start_state(start, self.observation_space.n, self._terminal)
+            start = int(candidates[self.np_random.integers(len(candidates))])
+        self._state = start
         if self.render_mode == "human":
             self.render()
         return self._state, {}

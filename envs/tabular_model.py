@@ -88,8 +88,16 @@ class TabularModel:
         return cls(p, r, terminal)
 
 
-def validated_start_state(start: object, n_states: int, terminal: np.ndarray) -> int:
-    """Check a ``reset(options={"start_state": s})`` request; returns ``s`` as an int."""
+def start_state_option(options: dict | None, n_states: int, terminal: np.ndarray) -> int | None:
+    """The ``start_state`` of ``reset(options=...)``, checked, or ``None`` when not given.
+    Any other option is refused, naming the valid one."""
+    options = options or {}
+    unknown = set(options) - {"start_state"}
+    if unknown:
+        raise ValueError(f"unknown reset option(s) {sorted(unknown)}; valid: ['start_state']")
+    start = options.get("start_state")
+    if start is None:
+        return None
     if not isinstance(start, (int, np.integer)) or not 0 <= int(start) < n_states:
         raise ValueError(f"start_state must be an int in [0, {n_states}), got {start!r}")
     if terminal[int(start)]:

@@ -167,6 +167,16 @@ class QTableMixin:
     q: np.ndarray
     rng: np.random.Generator
 
+    def _init_table(self, observation_space: Any, action_space: Any, config: Any, seed: int, initial_q: float = 0.0) -> None:
+        """Config, sizes, RNG, counters and a Q table filled with ``initial_q``."""
+        self.config = config if config is not None else self.Config()
+        self.n_states = int(observation_space.n)
+        self.n_actions = int(action_space.n)
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self.q = np.full((self.n_states, self.n_actions), float(initial_q))
+        self.counters = TrainingCounters()
+
     def act(self, obs: Any, explore: bool = False) -> int:
         state = int(obs)
         if explore:

@@ -131,14 +131,8 @@ class _MCAgent(QTableMixin):
     default_budget: ClassVar[Budget] = Budget(episodes=10_000)
 
     def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: Any = None, seed: int = 0):
-        self.config = config if config is not None else self.Config()
-        self.n_states = int(observation_space.n)
-        self.n_actions = int(action_space.n)
-        self.seed = seed
-        self.rng = np.random.default_rng(seed)
-        self.q = np.zeros((self.n_states, self.n_actions))
+        self._init_table(observation_space, action_space, config, seed)
         self.q_visits = np.zeros((self.n_states, self.n_actions), dtype=np.int64)
-        self.counters = TrainingCounters()
 
     @classmethod
     def check_env(cls, env: gym.Env) -> None:

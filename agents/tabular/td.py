@@ -28,7 +28,6 @@ from agents.schedules import LinearSchedule
 from agents.tabular.common import (
     QTableMixin,
     checked_table,
-    TrainingCounters,
     argmax_random,
     episode_epsilon,
     epsilon_greedy,
@@ -68,13 +67,8 @@ class _TDAgent(QTableMixin):
     default_budget: ClassVar[Budget] = Budget(episodes=500)
 
     def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: Any = None, seed: int = 0):
-        self.config = config if config is not None else self.Config()
-        self.n_states = int(observation_space.n)
-        self.n_actions = int(action_space.n)
-        self.seed = seed
-        self.rng = np.random.default_rng(seed)
-        self.q = np.full((self.n_states, self.n_actions), float(getattr(self.config, "initial_q", 0.0)))
-        self.counters = TrainingCounters()
+        config = config if config is not None else self.Config()
+        self._init_table(observation_space, action_space, config, seed, initial_q=getattr(config, "initial_q", 0.0))
 
     @classmethod
     def check_env(cls, env: gym.Env) -> None:

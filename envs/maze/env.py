@@ -18,7 +18,7 @@ from envs.grid_render import (
 )
 from envs.maze.generator import generate_maze
 from envs.maze.layout import DYNA_MAZE, MAX_CARROTS, MazeLayout, parse_ascii
-from envs.tabular_model import TabularModel, validated_start_state
+from envs.tabular_model import TabularModel, start_state_option
 
 #: Largest dense model (S * A * S float64 entries) built on request [bytes].
 MAX_MODEL_BYTES = 1 << 30
@@ -315,15 +315,8 @@ class MazeEnv(gym.Env[int, int]):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[int, dict]:
         super().reset(seed=seed)
-        options = options or {}
-        unknown = set(options) - {"start_state"}
-        if unknown:
-            raise ValueError(f"unknown reset option(s) {sorted(unknown)}; valid: ['start_state']")
-        start = options.get("start_state")
-        if start is None:
-            self._state = self._start
-        else:
-            self._state = validated_start_state(start, self.observation_space.n, self._terminal)
+        start = start_state_option(options, self.observation_space.n, self._terminal)
+        self._state = self._start if start is None else start
         if self.render_mode == "human":
             self.render()
         return self._state, {}
