@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["box_corners", "boxes_overlap", "ego_collisions", "ego_offroad", "colliding_pairs"]
+__all__ = ["box_corners", "boxes_overlap", "ego_collisions", "ego_offroad", "colliding_pairs", "classify_ego_collisions",
+           "COLLISION_TYPES"]
+
+#: nuPlan's collision types (``no_ego_at_fault_collisions`` metric), index = code
+COLLISION_TYPES = ("none", "stopped_ego", "stopped_track", "active_front", "active_rear", "active_lateral")
+CT_NONE, CT_STOPPED_EGO, CT_STOPPED_TRACK, CT_ACTIVE_FRONT, CT_ACTIVE_REAR, CT_ACTIVE_LATERAL = range(6)
+STOPPED_SPEED = 0.05  # below this speed a vehicle counts as stopped (nuPlan's threshold) [m/s]
 
 
 def box_corners(x, y, h, length, width):
@@ -40,7 +46,8 @@ def boxes_overlap(x1, y1, h1, l1, w1, x2, y2, h2, l2, w2):
 
 
 def ego_collisions(world):
-    """What the ego (slot 0) of each world overlaps now: (N,) HIT_* code, or None when the
+    """What the ego (slot 0) of each world overlaps now: ``(code, slot)``, (N,) HIT_* code and
+    the slot of the box hit (-1 for none; an obstacle wins over a vehicle), or None when the
     ego of no world overlaps anything.
 
     Broad phase: bounding-box distance test over all slots; the separating-axis test runs
@@ -62,10 +69,49 @@ def ego_collisions(world):
     if not hit.any():
         return None
     out = np.full(world.n, HIT_NONE)
+    slot = np.full(world.n, -1, np.int64)
     wh, fh = wi[hit], fi[hit]
     out[wh] = HIT_VEHICLE
-    out[wh[world.kind.ravel()[fh] == STATIC]] = HIT_OBSTACLE  # obstacle hits win over vehicle hits
-    return out
+    slot[wh] = fh - wh * world.V
+    obst = world.kind.ravel()[fh] == STATIC
+    out[wh[obst]] = HIT_OBSTACLE  # obstacle hits win over vehicle hits
+    slot[wh[obst]] = fh[obst] - wh[obst] * world.V
+    return out, slot
+
+
+def classify_ego_collisions(world, rows, slot):
+    """nuPlan's collision type and the ego's fault for ego collisions in worlds ``rows`` with ``slot``.
+
+    Following nuPlan's ``no_ego_at_fault_collisions``: the ego stopped (speed <= 0.05 m/s) ->
+    ``stopped_ego``; else the other stopped -> ``stopped_track``; else the other's centre behind
+    the ego (more than 150 degrees off the ego's heading) -> ``active_rear``; else the ego's
+    front edge touches the other box -> ``active_front``; else ``active_lateral``. The ego is at
+    fault for ``active_front`` and ``stopped_track``, and for ``active_lateral`` when it straddles
+    a lane line or is off the drivable area. Returns (type code (R,), at_fault bool (R,)).
+    """
+    rows = np.asarray(rows, np.int64)
+    slot = np.asarray(slot, np.int64)
+    r = world.road
+    ev = world.v[rows, 0]
+    ov = world.v[rows, slot]
+    ex, ey, eh = world.x[rows, 0], world.y[rows, 0], world.h[rows, 0]
+    ox, oy, oh = world.x[rows, slot], world.y[rows, slot], world.h[rows, slot]
+    L, W = world.length[rows, 0], world.width[rows, 0]
+    bearing = np.arctan2(oy - ey, ox - ex) - eh
+    behind = np.abs((bearing + np.pi) % (2 * np.pi) - np.pi) > np.deg2rad(150.0)
+    # the ego's front edge as a thin box (0.1 m deep) at its front bumper
+    fx, fy = ex + 0.5 * L * np.cos(eh), ey + 0.5 * L * np.sin(eh)
+    front = boxes_overlap(fx, fy, eh, 0.1, W, ox, oy, oh, world.length[rows, slot], world.width[rows, slot])
+    kind = np.where(ev <= STOPPED_SPEED, CT_STOPPED_EGO,
+                    np.where(ov <= STOPPED_SPEED, CT_STOPPED_TRACK,
+                             np.where(behind, CT_ACTIVE_REAR, np.where(front, CT_ACTIVE_FRONT, CT_ACTIVE_LATERAL))))
+    lane = world.lane[rows, 0]
+    e = np.abs(world.d[rows, 0] - r.lane_offset[lane])
+    straddles = e + 0.5 * W > 0.5 * r.lane_width[lane]
+    corners = box_corners(ex, ey, eh, L, W)
+    off = ~r.drivable(corners[..., 0], corners[..., 1]).all(-1)
+    fault = (kind == CT_ACTIVE_FRONT) | (kind == CT_STOPPED_TRACK) | ((kind == CT_ACTIVE_LATERAL) & (straddles | off))
+    return kind, fault
 
 
 def ego_offroad(world):

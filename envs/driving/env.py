@@ -16,11 +16,14 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from . import sensors as S
+from .collision import COLLISION_TYPES
+from .ego_log import EgoDynamics
 from .config import DrivingConfig, HighwayConfig, IntersectionConfig, MergeConfig, RacetrackConfig, RoundaboutConfig, make_config
 from .world import HIT_NAMES, World
 
 META_ACTIONS = ("lane_left", "idle", "lane_right", "faster", "slower")
 _HIT_NAMES = np.array(HIT_NAMES)
+_COLLISION_TYPES = np.array(COLLISION_TYPES)
 DISCRETE_ACTIONS = ("none", "accelerate", "brake", "left", "left_brake", "right", "right_brake")
 
 
@@ -52,6 +55,11 @@ class DrivingCore:
         self.prev_progress = np.zeros(n)
         self.completed = np.zeros(n, bool)
         self.last_lidar = None
+        #: a scenario script (see ``envs.driving.scenario``) or None: ``reset(core, rows)`` after the
+        #: world's reset, ``before_physics_step(core)`` before every physics step
+        self.script = None
+        #: ego dynamics over the last env step (max over its physics steps; comfort and safety metrics)
+        self.dyn = EgoDynamics(n)
         d = np.array([[0, 0, 0], [0, 1, 0], [0, 0, 1], [1, 0, 0], [1, 0, 1], [-1, 0, 0], [-1, 0, 1]], float)
         self.discrete_table = d * np.array([cfg.discrete_steer, cfg.discrete_throttle, cfg.discrete_brake])
 
@@ -76,6 +84,10 @@ class DrivingCore:
             self.world.ego_target_speed[rows] = self.levels[self.speed_idx[rows]]
         self.prev_progress[rows] = self.world.ego_progress()[rows]
         self.completed[rows] = False
+        if self.script is not None:
+            self.script.reset(self, rows)
+            self.prev_progress[rows] = self.world.ego_progress()[rows]
+        self.dyn.reset(self.world, rows)
 
     def observe(self) -> dict[str, np.ndarray]:
         out = {}
@@ -107,13 +119,22 @@ class DrivingCore:
             u = np.clip(np.asarray(actions, float).reshape(self.n, 3), [-1, 0, 0], [1, 1, 1])
         return u[:, 0] * p.max_steer, u[:, 1] * p.max_accel - u[:, 2] * p.max_brake
 
-    def step(self, actions):
-        """Apply actions, run ``substeps`` physics steps, return (reward, terminated, info)."""
+    def step(self, actions, on_physics_step=None):
+        """Apply actions, run ``substeps`` physics steps, return (reward, terminated, info).
+
+        ``on_physics_step(k)``, if given, is called after physics step ``k`` (e.g. to draw the
+        intermediate frames of a recording)."""
         w, c = self.world, self.cfg
         steer, acc = self._controls(actions)
         w.clear_events()
-        for _ in range(c.substeps):  # time steps, not vehicles
+        self.dyn.start_step()
+        for k in range(c.substeps):  # time steps, not vehicles
+            if self.script is not None:
+                self.script.before_physics_step(self)
             w.step(steer, acc)
+            self.dyn.update(w)
+            if on_physics_step is not None:
+                on_physics_step(k)
         return self._reward_and_events()
 
     def _reward_and_events(self):
@@ -149,6 +170,14 @@ class DrivingCore:
             route_completion=completion,
             route_completed=self.completed.copy(),
             speed=w.v[:, 0].copy(),
+            speed_limit=r.lane_speed[lane],
+            at_fault=w.crashed & w.at_fault,
+            collision_type=_COLLISION_TYPES[w.collision_type],
+            max_accel_lon=self.dyn.max_alon.copy(),
+            max_accel_lat=self.dyn.max_alat.copy(),
+            max_jerk_lon=self.dyn.max_jlon.copy(),
+            max_jerk_lat=self.dyn.max_jlat.copy(),
+            min_ttc=self.dyn.min_ttc.copy(),
         )
         return reward.astype(float), terminated, info
 
@@ -180,13 +209,19 @@ class DrivingEnv(gym.Env):
     ## Episode end
     Terminated on collision, off-road (``terminate_offroad``) or route completion. Truncated
     by the registered time limit (``TimeLimit``). ``info`` events: ``crashed``, ``hit`` (what
-    was hit), ``offroad``, ``ran_red_light``, ``distance`` [m], ``route_completion`` [0, 1].
+    was hit), ``collision_type`` (nuPlan's: stopped_ego, stopped_track, active_front,
+    active_rear, active_lateral), ``at_fault`` (the ego caused it: active_front, stopped_track,
+    or active_lateral while straddling lanes or off the road), ``offroad``, ``ran_red_light``,
+    ``distance`` [m], ``route_completion`` [0, 1], ``speed`` and ``speed_limit`` [m/s], and over the
+    step's physics steps ``max_accel_lon``/``max_accel_lat`` [m/s^2], ``max_jerk_lon``/``max_jerk_lat``
+    [m/s^3], ``min_ttc`` [s] (time to collision with the leader; inf when not closing).
 
     ## Arguments
     ``gym.make(id, render_mode=None, config=None, **overrides)``: ``config`` is the env's
     config dataclass or a mapping; keyword overrides are config keys. Unknown keys, wrong
     types and out-of-range values raise at construction. ``reset(seed, options)`` accepts
-    ``options={"ego_lane": k}`` (index into the start lanes).
+    ``options={"ego_lane": k}`` (index into the start lanes) and ``options={"scenario": script}``
+    (a scenario script, see :mod:`envs.driving.scenario`, played during that episode).
 
     ## Version history
     - v0: initial version.
@@ -221,6 +256,7 @@ class DrivingEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         ws = np.uint64(self.np_random.integers(0, 2**63 - 1))
+        self.core.script = (options or {}).get("scenario")  # a scenario script for this episode, or None
         self.core.reset(np.array([0]), np.array([ws], np.uint64))
         if options and "ego_lane" in options:
             self._place_ego_lane(int(options["ego_lane"]))
@@ -245,6 +281,7 @@ class DrivingEnv(gym.Env):
         obs = self._obs()
         info = {k: (v[0].item() if isinstance(v[0], np.generic) else v[0]) for k, v in info.items()}
         info["hit"] = str(info["hit"])
+        info["collision_type"] = str(info["collision_type"])
         self._last_reward, self._last_info = float(reward[0]), info
         if self.render_mode == "human":
             self.render()

@@ -144,6 +144,8 @@ class World:
         #: scripted actors: acceleration [m/s^2] (NaN = use IDM) and target lane (-1 = keep)
         self.script_acc = f(np.nan)
         self.script_lane = f(-1, np.int64)
+        #: scripted actors that ignore red lights and give-way rules (a red-light runner, a failure to yield)
+        self.ignore_rules = f(False, bool)
         # per-world state
         self.seed = np.zeros(n, np.uint64)
         self.t = np.zeros(n, np.int64)  # physics steps since reset
@@ -155,6 +157,9 @@ class World:
         # events since the last clear_events()
         self.crashed = np.zeros(n, bool)
         self.hit = np.zeros(n, np.int64)
+        self.hit_slot = np.full(n, -1, np.int64)  # slot the ego hit first (-1: none)
+        self.collision_type = np.zeros(n, np.int64)  # collision.COLLISION_TYPES code of that hit
+        self.at_fault = np.zeros(n, bool)  # the ego is at fault for that hit (nuPlan's classification)
         self.offroad = np.zeros(n, bool)
         self.ran_red = np.zeros(n, bool)
         # initial traffic slots
@@ -194,6 +199,7 @@ class World:
         self.light_override[rows] = -1
         self.script_acc[rows] = np.nan
         self.script_lane[rows] = -1
+        self.ignore_rules[rows] = False
         vidx = np.arange(self.V)[None, :]
         # styles and parameters
         u = uniform(seeds, 0, vidx, _P_STYLE)
@@ -273,6 +279,9 @@ class World:
     def clear_events(self, rows=slice(None)) -> None:
         self.crashed[rows] = False
         self.hit[rows] = HIT_NONE
+        self.hit_slot[rows] = -1
+        self.collision_type[rows] = 0
+        self.at_fault[rows] = False
         self.offroad[rows] = False
         self.ran_red[rows] = False
 
@@ -347,6 +356,7 @@ class World:
             fc = fi[closer]
             gf[fc] = g3[closer]
             dvf[fc] = vf[fc] - vf[j3c[closer]]
+        self.ego_lead_gap, self.ego_lead_dv = gap[:, 0].copy(), dv[:, 0].copy()  # the ego's leader: bumper gap [m], closing speed [m/s]
         if self._sab2 is None:  # 2 sqrt(a b) of every slot, cached until the styles change
             self._sab2 = 2.0 * np.sqrt(self.a * self.b)
         acc = idm_accel(v, v0, gap, dv, self.a, self.b, self.T, self.s0, two_sqrt_ab=self._sab2)
@@ -357,12 +367,12 @@ class World:
         stop = self.lane_ends[tlane]
         if green.shape[1]:
             li = self.lane_light[tlane]
-            red = (li >= 0) & ~np.take_along_axis(green, np.maximum(li, 0), 1)
+            red = (li >= 0) & ~np.take_along_axis(green, np.maximum(li, 0), 1) & ~self.ignore_rules
             stop = stop | (red & (gstop > v * v / (2 * 7.0) - 0.5))
         if len(self.yield_succ):  # give way: wait `yield_setback` before the merge point
             yi = self.lane_yield[tlane]
             gy = gstop - np.where(yi >= 0, self.yield_setback[np.maximum(yi, 0)], 0.0)
-            wait = self._must_yield(occ, tlane, gy, v) & ~stop & (gy > -1.0)
+            wait = self._must_yield(occ, tlane, gy, v) & ~stop & (gy > -1.0) & ~self.ignore_rules
             gstop = np.where(wait, gy, gstop)
             stop = stop | wait
             # ring traffic lets a vehicle that already crossed the give-way line merge
@@ -514,9 +524,17 @@ class World:
         self.lane = r.lane_at(self.sec, self.d)
         self.t += 1
         # ego events
-        hit = collision.ego_collisions(self)
-        if hit is not None:  # None: no ego hit anything
-            self.hit = np.where((hit != HIT_NONE) & ~self.crashed, hit, self.hit)
+        found = collision.ego_collisions(self)
+        if found is not None:  # None: no ego hit anything
+            hit, slot = found
+            new = (hit != HIT_NONE) & ~self.crashed
+            if new.any():
+                rows = new.nonzero()[0]
+                kind, fault = collision.classify_ego_collisions(self, rows, slot[rows])
+                self.hit[rows] = hit[rows]
+                self.hit_slot[rows] = slot[rows]
+                self.collision_type[rows] = kind
+                self.at_fault[rows] = fault
             self.crashed |= hit != HIT_NONE
         off = collision.ego_offroad(self)
         if off is not None:  # None: every ego is on the road
