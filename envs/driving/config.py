@@ -19,7 +19,7 @@ import numpy as np
 from . import maps
 from .world import WorldParams
 
-SENSORS = ("kinematics", "lidar", "occupancy", "camera")
+SENSORS = ("kinematics", "lidar", "occupancy", "camera", "birdseye")
 
 # field -> (low, high) inclusive
 _RANGES: dict[str, tuple[float, float]] = {
@@ -40,6 +40,11 @@ _RANGES: dict[str, tuple[float, float]] = {
     "camera_width": (8, 1024),
     "camera_height": (8, 1024),
     "camera_scale": (0.01, 10.0),
+    "birdseye_width": (8, 1024),
+    "birdseye_height": (8, 1024),
+    "birdseye_scale": (0.05, 10.0),
+    "birdseye_look_ahead": (0.0, 1000.0),
+    "birdseye_history": (0, 16),
     "render_width": (64, 4096),
     "render_height": (64, 4096),
     "render_scale": (0.01, 10.0),
@@ -74,7 +79,7 @@ class DrivingConfig:
     discrete_throttle: float = 0.5  # discrete actions: throttle fraction [-]
     discrete_brake: float = 0.5  # discrete actions: brake fraction [-]
     # observation: one sensor -> that array, several -> a Dict keyed by sensor name
-    observation: tuple[str, ...] = ("kinematics",)  # among kinematics, lidar, occupancy, camera
+    observation: tuple[str, ...] = ("kinematics",)  # among kinematics, lidar, occupancy, camera, birdseye
     kinematics_vehicles: int = 5  # neighbours in the kinematics observation [-]
     lidar_beams: int = 64  # [-]
     lidar_fov: float = 2 * np.pi  # [rad]
@@ -85,6 +90,11 @@ class DrivingConfig:
     camera_width: int = 84  # [px]
     camera_height: int = 84  # [px]
     camera_scale: float = 0.5  # [m/px]
+    birdseye_width: int = 64  # bird's-eye raster width [px]
+    birdseye_height: int = 64  # bird's-eye raster height [px]
+    birdseye_scale: float = 1.0  # bird's-eye raster resolution [m/px]
+    birdseye_look_ahead: float = 44.0  # road visible in front of the ego's centre in the raster [m]
+    birdseye_history: int = 3  # past frames (env steps) of vehicle boxes and ego poses in the raster [-]
     # reward weights (each term is reported in info as reward_<name>)
     progress_weight: float = 1.0  # per (max_speed x policy period) metres of route progress [-]
     speed_weight: float = 0.4  # for speed in [reward_speed_range], linear 0..1 [-]

@@ -34,6 +34,10 @@ def _sensor(name: str, c: DrivingConfig):
         return S.Kinematics(c.kinematics_vehicles, 100.0, c.max_speed)
     if name == "occupancy":
         return S.OccupancyGrid(c.grid_cells, c.grid_cell_size)
+    if name == "birdseye":
+        from .birdseye import BirdsEye
+
+        return BirdsEye(c.birdseye_width, c.birdseye_height, c.birdseye_scale, c.birdseye_look_ahead, c.birdseye_history, c.max_speed)
     return S.Camera(c.camera_width, c.camera_height, c.camera_scale)
 
 
@@ -199,7 +203,9 @@ class DrivingEnv(gym.Env):
     ``config.observation`` lists sensors; one gives its array, several a ``Dict``:
     ``kinematics`` (1+K, 7) in [-1, 1]; ``lidar`` (beams, 2) = normalized distance, hit code
     (0 none, 1 vehicle, 2 road edge, 3 obstacle); ``occupancy`` (2, G, G) = vehicles, road;
-    ``camera`` (H, W, 3) uint8 ego-centred top-down image rotated with the ego.
+    ``camera`` (H, W, 3) uint8 ego-centred top-down image rotated with the ego;
+    ``birdseye`` (6 + history + 1, H, W) uint8 ChauffeurNet-style raster, one channel per kind
+    of information (channel table in :mod:`envs.driving.birdseye`).
 
     ## Rewards
     Sum of terms, each reported in ``info["reward_<name>"]``: ``progress`` along the route,
