@@ -25,7 +25,8 @@ import torch
 from gymnasium.vector import AutoresetMode
 from torch import nn
 
-from .base import Budget, Callbacks, IncompatibleEnvironment, check_settings
+from .base import Budget, Callbacks, IncompatibleEnvironment
+from .config_checks import COEF, COUNT, DEVICE, ENVS, LEARNING_RATE, LOG_STD, SIGNED, UNIT, WIDTH, WIDTHS, Range, Spec, check_config
 from .buffers import compute_gae
 from .nets import CategoricalHead, GaussianHead, build_encoder
 from .nets.factory import RECURRENT, is_image_space
@@ -123,13 +124,14 @@ class A2CConfig:
     log_interval: int = 2000  # env steps between metric reports [steps]
     device: str = "cpu"  # torch device: cpu, cuda, auto
 
+    RANGES: ClassVar[Mapping[str, Spec]] = {
+        "learning_rate": LEARNING_RATE, "n_steps": Range(0, 100_000, low_open=True), "num_envs": ENVS, "gamma": UNIT,
+        "gae_lambda": UNIT, "ent_coef": COEF, "vf_coef": COEF, "max_grad_norm": SIGNED, "hidden": WIDTHS,
+        "recurrent_hidden": WIDTH, "log_std_init": LOG_STD, "log_interval": COUNT, "device": DEVICE,
+    }
 
     def __post_init__(self) -> None:
-        check_settings(
-            self,
-            positive=('learning_rate', 'n_steps', 'num_envs', 'log_interval'),
-            unit_interval=('gamma', 'gae_lambda'),
-        )
+        check_config(self)
 
 class PolicyAgentMixin:
     """What the policy-gradient agents (A2C, REINFORCE) share: the sub-env count, the

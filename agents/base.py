@@ -117,17 +117,3 @@ def config_from_mapping(config_cls: type, values: Mapping[str, Any]) -> Any:
 
 def rng_from_seed(seed: int | None) -> np.random.Generator:
     return np.random.default_rng(seed)
-
-
-def check_settings(config: Any, positive: tuple[str, ...] = (), unit_interval: tuple[str, ...] = ()) -> None:
-    """Validate a config in ``__post_init__``: ``positive`` fields must be > 0 and
-    ``unit_interval`` fields in [0, 1]; the error names the field and its value."""
-    name = type(config).__name__
-    for field_name in positive:
-        value = getattr(config, field_name)
-        if not value > 0:
-            raise ValueError(f"{name}.{field_name} must be > 0, got {value}")
-    for field_name in unit_interval:
-        value = getattr(config, field_name)
-        if not 0.0 <= value <= 1.0:
-            raise ValueError(f"{name}.{field_name} must be in [0, 1], got {value}")

@@ -36,7 +36,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from .base import Budget, Callbacks, IncompatibleEnvironment, check_discrete, check_settings
+from .base import Budget, Callbacks, IncompatibleEnvironment, check_discrete
+from .config_checks import (
+    COUNT, COUNT0, DEVICE, ENVS, LEARNING_RATE, OPEN_UNIT, REPLAY, SIGNED, UNIT, WIDTH, WIDTHS, Choice, Range, Spec,
+    check_config,
+)
 from .buffers import PrioritizedReplayBuffer, ReplayBuffer, _take
 from .nets import build_encoder
 from .nets.factory import RECURRENT
@@ -88,13 +92,18 @@ class DQNConfig:
     log_interval: int = 1000  # env steps between metric reports [steps]
     device: str = "cpu"  # torch device: cpu, cuda, auto
 
+    RANGES: ClassVar[Mapping[str, Spec]] = {
+        "learning_rate": LEARNING_RATE, "buffer_size": REPLAY, "learning_starts": COUNT0,
+        "batch_size": Range(0, 65_536, low_open=True), "gamma": UNIT, "train_freq": COUNT,
+        "gradient_steps": Range(0, 1_000_000, low_open=True), "target_update_interval": COUNT, "tau": OPEN_UNIT,
+        "huber_delta": SIGNED, "max_grad_norm": SIGNED, "epsilon_start": UNIT, "epsilon_end": UNIT,
+        "exploration_fraction": UNIT, "exploration_steps": COUNT0, "per_alpha": UNIT, "per_beta_start": UNIT,
+        "hidden": WIDTHS, "features_dim": WIDTH, "num_envs": ENVS, "log_interval": COUNT, "device": DEVICE,
+        "backbone": Choice(("auto", "mlp", "cnn", "resnet"), "dqn does not support recurrent backbones (lstm, gru)"),
+    }
 
     def __post_init__(self) -> None:
-        check_settings(
-            self,
-            positive=('learning_rate', 'buffer_size', 'batch_size', 'train_freq', 'gradient_steps', 'target_update_interval', 'tau', 'num_envs', 'log_interval'),
-            unit_interval=('gamma', 'tau', 'epsilon_start', 'epsilon_end', 'exploration_fraction'),
-        )
+        check_config(self)
 
 class QNetwork(nn.Module):
     """Encoder followed by a linear layer with one output per action."""

@@ -45,6 +45,7 @@ import gymnasium as gym
 import numpy as np
 
 from agents.base import Budget, Callbacks, IncompatibleEnvironment
+from agents.config_checks import Range, Spec, check_config
 
 
 @dataclass(frozen=True)
@@ -60,15 +61,14 @@ class MCTSConfig:
     """Discount of single-player returns; below 1 it makes the search prefer short paths even
     when random rollouts reach the goal anyway (two-player games are undiscounted) [-]."""
 
+
+    RANGES: ClassVar[Mapping[str, Spec]] = {
+        "simulations": Range(1, 10_000_000), "c": Range(0.0, 1e6), "rollout_limit": Range(0, 1_000_000),
+        "gamma": Range(0.0, 1.0, low_open=True),
+    }
+
     def __post_init__(self) -> None:
-        if self.simulations < 1:
-            raise ValueError(f"simulations must be >= 1, got {self.simulations}")
-        if self.c < 0:
-            raise ValueError(f"c must be >= 0, got {self.c}")
-        if self.rollout_limit < 0:
-            raise ValueError(f"rollout_limit must be >= 0, got {self.rollout_limit}")
-        if not 0.0 < self.gamma <= 1.0:
-            raise ValueError(f"gamma must be in (0, 1], got {self.gamma}")
+        check_config(self)
 
 
 # --- planning models --------------------------------------------------------------------

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Mapping
 
 import gymnasium as gym
 import numpy as np
@@ -23,7 +23,8 @@ import torch
 from torch import nn
 
 from .a2c import ActorCritic, PolicyAgentMixin, check_policy_spaces
-from .base import Budget, Callbacks, check_settings
+from .base import Budget, Callbacks
+from .config_checks import COEF, DEVICE, ENVS, LEARNING_RATE, LOG_STD, SIGNED, UNIT, WIDTHS, Range, Spec, check_config
 from .nets.factory import RECURRENT
 from .rollout import EnvStepper
 from .torch_utils import (
@@ -76,13 +77,14 @@ class ReinforceConfig:
     num_envs: int = 1  # parallel sub-environments [-]
     device: str = "cpu"  # torch device: cpu, cuda, auto
 
+    RANGES: ClassVar[Mapping[str, Spec]] = {
+        "learning_rate": LEARNING_RATE, "gamma": UNIT, "batch_episodes": Range(0, 100_000, low_open=True),
+        "vf_coef": COEF, "ent_coef": COEF, "max_grad_norm": SIGNED, "hidden": WIDTHS, "log_std_init": LOG_STD,
+        "num_envs": ENVS, "device": DEVICE,
+    }
 
     def __post_init__(self) -> None:
-        check_settings(
-            self,
-            positive=('learning_rate', 'batch_episodes', 'num_envs'),
-            unit_interval=('gamma',),
-        )
+        check_config(self)
 
 class ReinforceAgent(PolicyAgentMixin):
     """Monte-Carlo policy gradient with a learned baseline (see module docstring)."""

@@ -25,6 +25,7 @@ Requires ``stable-baselines3`` (a SimDrive dependency); it is imported lazily.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import random
 from dataclasses import dataclass
 from typing import Any, ClassVar, Iterator, Mapping
@@ -34,6 +35,13 @@ import numpy as np
 import torch
 
 from .base import Budget, Callbacks, IncompatibleEnvironment
+from .config_checks import COEF, COUNT, COUNT0, DEVICE, LEARNING_RATE, OPEN_UNIT, REPLAY, UNIT, WIDTHS, Range, Spec, check_config
+
+#: Valid values shared by the SB3 configurations.
+_BATCH = Range(0, 65_536, low_open=True)  # [-]
+_N_STEPS = Range(0, 1_000_000, low_open=True)  # [steps]
+_N_ENVS = Range(0, 256, low_open=True)  # SB3 builds this many env copies [-]
+_GRAD_NORM = Range(0.0, 1e6, low_open=True)  # [-]
 from .torch_utils import load_optimizer_state, optimizer_state
 
 
@@ -63,6 +71,15 @@ class SB3PPOConfig:
     n_envs: int = 1  # environment copies (built from env.spec) [-]
     device: str = "cpu"  # torch device: cpu, cuda, auto
 
+    RANGES: ClassVar[Mapping[str, Spec]] = {
+        "learning_rate": LEARNING_RATE, "n_steps": _N_STEPS, "batch_size": _BATCH, "n_epochs": Range(0, 1000, low_open=True),
+        "gamma": UNIT, "gae_lambda": UNIT, "clip_range": Range(0.0, 10.0, low_open=True), "ent_coef": COEF,
+        "vf_coef": COEF, "max_grad_norm": _GRAD_NORM, "net_arch": WIDTHS, "n_envs": _N_ENVS, "device": DEVICE,
+    }
+
+    def __post_init__(self) -> None:
+        check_config(self)
+
 
 @dataclass(frozen=True)
 class SB3DQNConfig:
@@ -85,6 +102,16 @@ class SB3DQNConfig:
     n_envs: int = 1  # environment copies (built from env.spec) [-]
     device: str = "cpu"  # torch device: cpu, cuda, auto
 
+    RANGES: ClassVar[Mapping[str, Spec]] = {
+        "learning_rate": LEARNING_RATE, "buffer_size": REPLAY, "learning_starts": COUNT0, "batch_size": _BATCH,
+        "tau": OPEN_UNIT, "gamma": UNIT, "train_freq": COUNT, "gradient_steps": Range(-1, 1_000_000),
+        "target_update_interval": COUNT, "exploration_fraction": UNIT, "exploration_initial_eps": UNIT,
+        "exploration_final_eps": UNIT, "max_grad_norm": _GRAD_NORM, "net_arch": WIDTHS, "n_envs": _N_ENVS, "device": DEVICE,
+    }
+
+    def __post_init__(self) -> None:
+        check_config(self)
+
 
 @dataclass(frozen=True)
 class SB3A2CConfig:
@@ -102,6 +129,14 @@ class SB3A2CConfig:
     net_arch: tuple[int, ...] = (64, 64)  # hidden widths of policy and value MLPs [-]
     n_envs: int = 1  # environment copies (built from env.spec) [-]
     device: str = "cpu"  # torch device: cpu, cuda, auto
+
+    RANGES: ClassVar[Mapping[str, Spec]] = {
+        "learning_rate": LEARNING_RATE, "n_steps": _N_STEPS, "gamma": UNIT, "gae_lambda": UNIT, "ent_coef": COEF,
+        "vf_coef": COEF, "max_grad_norm": _GRAD_NORM, "net_arch": WIDTHS, "n_envs": _N_ENVS, "device": DEVICE,
+    }
+
+    def __post_init__(self) -> None:
+        check_config(self)
 
 
 class _SpacesEnv(gym.Env):
@@ -188,7 +223,7 @@ class _SB3Agent:
 
     def _algorithm_kwargs(self) -> dict[str, Any]:
         cfg = self.config
-        kwargs = {f: getattr(cfg, f) for f in cfg.__dataclass_fields__ if f not in ("net_arch", "n_envs", "device")}
+        kwargs = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.name not in ("net_arch", "n_envs", "device")}
         kwargs["policy_kwargs"] = {"net_arch": list(cfg.net_arch)}
         return kwargs
 

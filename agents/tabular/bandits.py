@@ -19,6 +19,7 @@ import gymnasium as gym
 import numpy as np
 
 from agents.base import Budget, Callbacks, IncompatibleEnvironment, check_discrete
+from agents.config_checks import REWARD, UNIT, Range, Spec, check_config
 from agents.tabular.common import argmax_random, env_id, reset_seed
 
 
@@ -34,6 +35,11 @@ class EpsilonGreedyConfig:
     initial_value: float = 0.0  # initial estimate Q_1(a) [reward]; e.g. 5 for optimistic initial values
     reset_each_episode: bool = True  # start the estimates afresh at every episode (a new bandit problem)
 
+    RANGES: ClassVar[Mapping[str, Spec]] = {"epsilon": UNIT, "alpha": UNIT, "initial_value": REWARD}
+
+    def __post_init__(self) -> None:
+        check_config(self)
+
 
 @dataclass(frozen=True)
 class UCBConfig:
@@ -41,6 +47,11 @@ class UCBConfig:
 
     c: float = 2.0  # exploration weight of sqrt(ln t / N(a)) [reward]
     reset_each_episode: bool = True  # start the estimates afresh at every episode (a new bandit problem)
+
+    RANGES: ClassVar[Mapping[str, Spec]] = {"c": Range(0.0, 1e6)}
+
+    def __post_init__(self) -> None:
+        check_config(self)
 
 
 @dataclass(frozen=True)
@@ -54,6 +65,14 @@ class ThompsonConfig:
     prior_alpha: float = 1.0  # Beta prior successes + 1 [-] (rewards must lie in [0, 1])
     prior_beta: float = 1.0  # Beta prior failures + 1 [-]
     reset_each_episode: bool = True  # start the posteriors afresh at every episode (a new bandit problem)
+
+    RANGES: ClassVar[Mapping[str, Spec]] = {
+        "prior_mean": REWARD, "prior_std": Range(0.0, 1e6, low_open=True), "noise_std": Range(0.0, 1e6, low_open=True),
+        "prior_alpha": Range(0.0, 1e6, low_open=True), "prior_beta": Range(0.0, 1e6, low_open=True),
+    }
+
+    def __post_init__(self) -> None:
+        check_config(self)
 
 
 # --- the batched algorithms -----------------------------------------------------------

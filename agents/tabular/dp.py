@@ -22,6 +22,7 @@ import gymnasium as gym
 import numpy as np
 
 from agents.base import Budget, Callbacks, IncompatibleEnvironment
+from agents.config_checks import UNIT, Range, Spec, check_config
 from agents.tabular.common import QTableMixin, checked_table, env_id, find_model, model_arrays, tabular_sizes
 
 
@@ -33,6 +34,11 @@ class PolicyEvaluationConfig:
     theta: float = 1e-6  # convergence threshold on the largest value change of a sweep [reward]
     in_place: bool = False  # True: one array updated state by state (Gauss-Seidel); False: two arrays (Jacobi)
 
+    RANGES: ClassVar[Mapping[str, Spec]] = {"gamma": UNIT, "theta": Range(0.0, 1e9)}
+
+    def __post_init__(self) -> None:
+        check_config(self)
+
 
 @dataclass(frozen=True)
 class PolicyIterationConfig:
@@ -42,6 +48,11 @@ class PolicyIterationConfig:
     theta: float = 1e-6  # convergence threshold of each policy evaluation [reward]
     tie_tolerance: float = 1e-9  # keep the current action unless another is better by more than this [reward]
 
+    RANGES: ClassVar[Mapping[str, Spec]] = {"gamma": UNIT, "theta": Range(0.0, 1e9), "tie_tolerance": Range(0.0, 1e9)}
+
+    def __post_init__(self) -> None:
+        check_config(self)
+
 
 @dataclass(frozen=True)
 class ValueIterationConfig:
@@ -49,6 +60,11 @@ class ValueIterationConfig:
 
     gamma: float = 1.0  # discount factor [-]
     theta: float = 1e-6  # convergence threshold on the largest value change of a sweep [reward]
+
+    RANGES: ClassVar[Mapping[str, Spec]] = {"gamma": UNIT, "theta": Range(0.0, 1e9)}
+
+    def __post_init__(self) -> None:
+        check_config(self)
 
 
 def lookahead(p: np.ndarray, r: np.ndarray, terminal: np.ndarray, v: np.ndarray, gamma: float) -> np.ndarray:

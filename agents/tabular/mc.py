@@ -19,6 +19,7 @@ import gymnasium as gym
 import numpy as np
 
 from agents.base import Budget, Callbacks
+from agents.config_checks import UNIT, Spec, check_config
 from agents.tabular.common import (
     QTableMixin,
     checked_table,
@@ -40,6 +41,11 @@ class MCPredictionConfig:
     visits: Literal["first", "every"] = "first"  # first-visit or every-visit returns
     alpha: float = 0.0  # step size [-]; 0 means the sample average of the returns
 
+    RANGES: ClassVar[Mapping[str, Spec]] = {"gamma": UNIT, "alpha": UNIT}
+
+    def __post_init__(self) -> None:
+        check_config(self)
+
 
 @dataclass(frozen=True)
 class MCExploringStartsConfig:
@@ -47,6 +53,11 @@ class MCExploringStartsConfig:
 
     gamma: float = 1.0  # discount factor [-]
     alpha: float = 0.0  # step size [-]; 0 means the sample average of the returns
+
+    RANGES: ClassVar[Mapping[str, Spec]] = {"gamma": UNIT, "alpha": UNIT}
+
+    def __post_init__(self) -> None:
+        check_config(self)
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,13 @@ class MCOnPolicyConfig:
     epsilon: float = 0.1  # exploration probability at the start of training [-]
     epsilon_final: float = 0.1  # exploration probability after the decay [-]; = epsilon for a constant one
     epsilon_decay: float = 1.0  # fraction of the budget over which epsilon decays linearly [-]
+
+    RANGES: ClassVar[Mapping[str, Spec]] = {
+        "gamma": UNIT, "alpha": UNIT, "epsilon": UNIT, "epsilon_final": UNIT, "epsilon_decay": UNIT,
+    }
+
+    def __post_init__(self) -> None:
+        check_config(self)
 
 
 @dataclass

@@ -24,6 +24,7 @@ import gymnasium as gym
 import numpy as np
 
 from agents.base import Budget, Callbacks
+from agents.config_checks import OPEN_UNIT, REWARD, UNIT, Spec, check_config
 from agents.schedules import LinearSchedule
 from agents.tabular.common import (
     QTableMixin,
@@ -45,6 +46,11 @@ class TD0Config:
     alpha: float = 0.05  # step size at the start of training [-]
     alpha_final: float = 0.05  # step size at the end of the budget, reached linearly [-]; = alpha for a constant one
 
+    RANGES: ClassVar[Mapping[str, Spec]] = {"gamma": UNIT, "alpha": OPEN_UNIT, "alpha_final": UNIT}
+
+    def __post_init__(self) -> None:
+        check_config(self)
+
 
 @dataclass(frozen=True)
 class TDControlConfig:
@@ -56,6 +62,13 @@ class TDControlConfig:
     epsilon_final: float = 0.1  # exploration probability after the decay [-]; = epsilon for a constant one
     epsilon_decay: float = 1.0  # fraction of the budget over which epsilon decays linearly [-]
     initial_q: float = 0.0  # initial action value [reward]; optimistic values (> the best return) drive exploration
+
+    RANGES: ClassVar[Mapping[str, Spec]] = {
+        "gamma": UNIT, "alpha": OPEN_UNIT, "epsilon": UNIT, "epsilon_final": UNIT, "epsilon_decay": UNIT, "initial_q": REWARD,
+    }
+
+    def __post_init__(self) -> None:
+        check_config(self)
 
 
 class _TDAgent(QTableMixin):
