@@ -1,0 +1,1 @@
+"""Scenario suites shipped with SimDrive (YAML data; see simdrive.evaluation.schema)."""
