@@ -105,7 +105,28 @@ def load_agent(path: str | Path, env: gym.Env | None = None, seed: int = 0) -> L
     return LoadedAgent(agent, checkpoint, Path(path))
 
 
-BUILTIN_POLICIES = ("expert",)
+BUILTIN_POLICIES = ("expert", "random")
+
+
+class RandomPolicy:
+    """The ``random`` built-in policy: uniform actions from the env's action space (a baseline).
+
+    Its randomness is its own: seeded at construction and, by evaluations, from each episode's
+    seed (``seed_episode``), so the same seed plays the same episode."""
+
+    name = "random"
+
+    def __init__(self, action_space: gym.Space, seed: int = 0):
+        import copy
+
+        self.action_space = copy.deepcopy(action_space)
+        self.action_space.seed(int(seed))
+
+    def seed_episode(self, seed: int) -> None:
+        self.action_space.seed(int(seed) ^ 0x5EED)
+
+    def act(self, obs: Any, explore: bool = False) -> Any:
+        return self.action_space.sample()
 
 
 @dataclass
@@ -128,6 +149,11 @@ def resolve_policy(source: str | Path, env_id: str | None, seed: int, env_kwargs
             raise UserError(f"'{source}' is a built-in policy: name the environment, e.g. simdrive eval {source} simdrive/Highway-v0")
         target = resolve_env_id(env_id)
         kwargs = dict(env_kwargs or {})
+        if str(source) == "random":
+            probe = make_env(target, kwargs)
+            agent = RandomPolicy(probe.action_space, seed)
+            probe.close()
+            return PolicySource(agent, "random", target, kwargs, None)
         cls = agent_class(str(source))
         probe = make_env(target, kwargs)
         check_compatible(cls, probe, target)

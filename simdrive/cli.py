@@ -140,24 +140,57 @@ def train_command(
 @app.command("eval")
 @user_errors
 def eval_command(
-    checkpoint: str = typer.Argument(..., help="Checkpoint written by `simdrive train`, or `expert` (built-in policy)."),
-    env: Optional[str] = typer.Argument(None, help="Environment (default: the one it was trained on)."),
+    targets: list[str] = typer.Argument(..., help="POLICY [ENV]: a checkpoint written by `simdrive train`, `expert` or `random`, "
+                                                  "and the environment (default: the one it was trained on). With --suite: POLICY [POLICY ...]."),
     episodes: int = typer.Option(10, "--episodes", min=1, help="Number of evaluation episodes."),
     seed: int = typer.Option(0, "--seed", help="Seed of the first episode."),
     env_args: list[str] = typer.Option([], "--env-arg", help="Environment argument key=value (repeatable)."),
     no_track: bool = typer.Option(False, "--no-track", help="Do not log the run to MLflow."),
     as_json: bool = typer.Option(False, "--json", help="End with one JSON line on stdout."),
+    suite: Optional[str] = typer.Option(None, "--suite", help="Scenario suite: a shipped name (highway, merge, intersection, roundabout, adversarial) or a suite YAML file."),
+    repeats: Optional[int] = typer.Option(None, "--repeats", min=1, help="Repetitions of each scenario (default: the suite's)."),
+    workers: int = typer.Option(0, "--workers", min=0, help="Run scenarios on Ray with this many workers (0: in this process)."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster address (default: a local Ray)."),
+    report: Optional[Path] = typer.Option(None, "--report", help="Report folder (default runs/eval-SUITE-TIME)."),
 ) -> None:
-    """Evaluate a saved agent with its greedy policy."""
+    """Evaluate a policy (greedy) on an environment, or policies on a scenario suite (--suite)."""
+    if suite is not None:
+        _eval_suite(suite, targets, repeats, workers, ray_address, report, not no_track, as_json)
+        return
+    if len(targets) > 2:
+        raise UserError(f"expected POLICY [ENV], got {len(targets)} arguments; to compare policies use --suite NAME POLICY [POLICY ...]")
+    for flag, value in (("--repeats", repeats), ("--report", report), ("--ray-address", ray_address)):
+        if value is not None:
+            raise UserError(f"{flag} needs --suite")
+    if workers:
+        raise UserError("--workers needs --suite")
     from simdrive.config import parse_env_kwargs
     from simdrive.runner import evaluate_checkpoint
 
+    checkpoint, env = targets[0], (targets[1] if len(targets) > 1 else None)
     summary = evaluate_checkpoint(checkpoint, env, episodes, seed, track=not no_track,
                                   env_kwargs=parse_env_kwargs(env_args) if env_args else None)
     data = summary.as_dict()
     for key in ("train_steps", "train_episodes", "interrupted"):
         data.pop(key, None)
     _print_summary(f"evaluated {summary.agent} on {summary.env}", data, as_json)
+
+
+def _eval_suite(suite: str, policies: list[str], repeats: Optional[int], workers: int, ray_address: Optional[str],
+                report: Optional[Path], track: bool, as_json: bool) -> None:
+    from simdrive.evaluation.command import evaluate_suite, print_table
+
+    ev = evaluate_suite(suite, policies, repeats, workers, ray_address, report, track, show_progress=sys.stderr.isatty())
+    print_table(ev, to_stderr=as_json)
+    if as_json:
+        sys.stdout.write(json.dumps({"suite": ev.run.suite.name, "report": str(ev.html_path), "json": str(ev.json_path),
+                                     "run_id": ev.run_id, "policies": ev.summary}) + "\n")
+        sys.stdout.flush()
+    else:
+        typer.echo(f"report: {ev.html_path}")
+        typer.echo(f"json:   {ev.json_path}")
+        if ev.run.retries:
+            typer.echo(f"retried {len(ev.run.retries)} job(s) after a worker died (listed in the report)")
 
 
 @app.command("watch")
