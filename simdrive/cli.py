@@ -105,6 +105,7 @@ def train_command(
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue training from this checkpoint."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     threads: int = typer.Option(1, "--threads", min=1, help="CPU threads for torch (small networks are fastest on 1)."),
+    data: Optional[str] = typer.Option(None, "--data", help="Demonstrations (Minari dataset id or folder) for bc/dagger; same as --set data=..."),
 ) -> None:
     """Train AGENT on ENV, evaluate it, save a checkpoint and track the run in MLflow."""
     from agents.base import Budget
@@ -114,6 +115,8 @@ def train_command(
     if steps is not None and episodes is not None:
         raise UserError("give --steps or --episodes, not both")
     budget = Budget(steps=steps, episodes=episodes) if (steps or episodes) else None
+    if data is not None:
+        settings = [*settings, f"data={data}"]
     request = TrainRequest(
         agent=agent,
         env_id=env,
@@ -237,16 +240,70 @@ def play_command(
 def drive_command(
     env: str = typer.Argument("simdrive/Highway-v0", help="Driving environment id."),
     fps: float = typer.Option(15.0, "--fps", min=1.0, help="Decisions (and frames) per second."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the first episode."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the first episode."),
     env_args: list[str] = typer.Option([], "--env-arg", help="Environment argument key=value (repeatable)."),
+    record: Optional[str] = typer.Option(None, "--record", help="Record your episodes as demonstrations into this new dataset (Minari id, e.g. simdrive/highway-human-v0)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="With --record: replace an existing dataset of that name."),
 ) -> None:
-    """Drive the ego vehicle yourself: arrow keys steer, accelerate and brake; R restarts, Esc quits."""
+    """Drive the ego vehicle yourself: arrow keys steer, accelerate and brake; R restarts, Esc quits.
+    With --record, every finished episode goes into a dataset (D discards the last one)."""
     from simdrive.config import parse_env_kwargs
     from simdrive.drive import drive
 
-    summary = drive(env, parse_env_kwargs(env_args), fps=fps, seed=seed)
+    summary = drive(env, parse_env_kwargs(env_args), fps=fps, seed=seed, record=record, overwrite=overwrite)
     if summary:
         typer.echo(f"episode {summary['episode']}: {summary['steps']} steps, return {summary['return']:.2f}")
+    if summary and summary.get("dataset"):
+        typer.echo(f"recorded {summary['recorded']} episodes into {summary['dataset']} ({summary['path']})")
+
+
+collect_app = typer.Typer(help="Collect demonstrations into a Minari dataset.", no_args_is_help=True)
+data_app = typer.Typer(help="Inspect demonstration datasets.", no_args_is_help=True)
+app.add_typer(collect_app, name="collect")
+app.add_typer(data_app, name="data")
+
+
+@collect_app.command("expert")
+@user_errors
+def collect_expert_command(
+    env: str = typer.Argument(..., help="Environment with a built-in expert, e.g. simdrive/Highway-v0."),
+    episodes: int = typer.Option(..., "--episodes", min=1, help="Episodes to record."),
+    out: str = typer.Option(..., "--out", help="New dataset: a Minari id such as simdrive/highway-expert-v0 (stored under $MINARI_DATASETS_PATH)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the first episode (then seed+1, ...)."),
+    perturb: Optional[str] = typer.Option(None, "--perturb", help="Push the ego off its path (ChauffeurNet): on, or p=0.1,lateral=1.0,heading=0.05."),
+    sensors: Optional[str] = typer.Option(None, "--sensors", help="Sensors to record (driving envs; default: all of kinematics,lidar,occupancy,camera,birdseye)."),
+    env_args: list[str] = typer.Option([], "--env-arg", help="Environment argument key=value (repeatable)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing dataset of that name."),
+    as_json: bool = typer.Option(False, "--json", help="End with one JSON line on stdout."),
+) -> None:
+    """Let ENV's expert drive and record its episodes (Ctrl-C keeps the finished ones)."""
+    from simdrive.config import parse_env_kwargs
+    from simdrive.data import collect_expert, parse_perturb
+
+    def progress(index: int, episode) -> None:
+        if not as_json:
+            typer.echo(f"episode {index + 1}/{episodes}: {len(episode)} steps, {episode.metadata['outcome']}", err=True)
+
+    summary = collect_expert(env, parse_env_kwargs(env_args), episodes, out, seed=seed, perturb=parse_perturb(perturb),
+                             sensors=sensors, overwrite=overwrite, on_episode=progress)
+    _print_summary(f"collected {out}", {k: (json.dumps(v) if isinstance(v, dict) else v) for k, v in summary.as_dict().items()}, False)
+    if as_json:
+        sys.stdout.write(json.dumps(summary.as_dict()) + "\n")
+    if summary.interrupted:
+        typer.echo(f"interrupted: kept the {summary.episodes} finished episodes", err=True)
+        raise typer.Exit(130)
+
+
+@data_app.command("info")
+@user_errors
+def data_info_command(
+    dataset: str = typer.Argument(..., help="Dataset: Minari id (e.g. simdrive/highway-expert-v0) or dataset folder."),
+    as_json: bool = typer.Option(False, "--json", help="End with one JSON line on stdout."),
+) -> None:
+    """Sizes, sources, outcomes and the action histogram of a dataset."""
+    from simdrive.data import info, print_info
+
+    print_info(info(dataset), as_json)
 
 
 def main() -> None:

@@ -31,8 +31,8 @@ marks one pixel).
 
 A *frame* is one observation (one env step). The past frames come from a small ring
 buffer of every slot's pose kept in the sensor; :meth:`BirdsEye.observe` pushes the
-current state once per physics time of each world (calling it twice at the same time
-pushes once) and restarts the history of a world whose clock went back (a reset), filling
+current state once per physics time of each world (calling it again at the same time
+overwrites the newest frame with the present) and restarts the history of a world whose clock went back (a reset), filling
 it with the current poses: a new episode starts with a car that "has been standing".
 
 Static layers (road, lane lines, route, speed limit) are drawn once per road at the
@@ -166,15 +166,16 @@ class BirdsEye:
         restart = (t == 0) | (t < hist.t) | (hist.t < 0)  # a (re)started episode
         new = restart | (t != hist.t)  # worlds whose clock moved since the last frame
         cur = dict(x=world.x, y=world.y, h=world.h, length=world.length, width=world.width, active=world.active)
-        if restart.any():  # a new episode: every past frame is the current pose
+        if restart.any():  # a new episode: every past frame is the present
             for name, val in cur.items():
                 getattr(hist, name)[:, restart] = val[restart]
         adv = new & ~restart
-        if adv.any():
-            hist.head[adv] = (hist.head[adv] + 1) % k1
-            rows = np.nonzero(adv)[0]
-            for name, val in cur.items():
-                getattr(hist, name)[hist.head[rows], rows] = val[rows]
+        hist.head[adv] = (hist.head[adv] + 1) % k1
+        # the newest frame is always the present (a state changed between physics steps, e.g. a
+        # scripted perturbation, shows in every channel at once)
+        rows = np.arange(n)
+        for name, val in cur.items():
+            getattr(hist, name)[hist.head, rows] = val
         hist.t[new] = t[new]
         return hist
 
