@@ -85,7 +85,7 @@ def _drive_env(env_id: str, env_kwargs: Mapping[str, Any], fps: float, record: s
         from simdrive.data import ALL_SENSORS
 
         kwargs["observation"] = ALL_SENSORS
-    if limit is not None:
+    if limit is not None and "max_episode_steps" not in env_kwargs:
         kwargs["max_episode_steps"] = int(round(limit * float(kwargs["policy_frequency"]) / config.policy_frequency))
     return make_env(env_id, kwargs, render_mode="rgb_array")
 
@@ -189,7 +189,7 @@ def drive(env_id: str, env_kwargs: Mapping[str, Any], fps: float, seed: int, max
                 summary["outcome"] = how
                 if writer is not None and recorder is not None:
                     writer.add(recorder.finish({"seed": seed + episode - 1, "source": "human", "env_id": env_id,
-                                                "scenario": "", "perturbed": False}))
+                                                "scenario": "", "perturbed": False, "outcome": how}))
                 choice = _wait_after_episode(window, events, frame, episode, how, total, writer is not None,
                                              stop=lambda: max_steps is not None and steps >= max_steps)
                 if choice == "discard":

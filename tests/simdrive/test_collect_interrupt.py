@@ -1,0 +1,41 @@
+"""An interrupted collection (Ctrl-C, SIGTERM) leaves a loadable dataset of whole episodes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("minari", reason="the data extra (minari[hdf5]) is not installed")
+import minari  # noqa: E402
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_collection_keeps_whole_episodes(tmp_path, sig, monkeypatch):
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path))
+    env = dict(os.environ, MINARI_DATASETS_PATH=str(tmp_path), SDL_VIDEODRIVER="dummy")
+    root = Path(__file__).resolve().parents[2]
+    cmd = [sys.executable, "-m", "simdrive.cli", "collect", "expert", "simdrive/Highway-v0", "--episodes", "500", "--out", "simdrive/cut-v0",
+           "--sensors", "kinematics", "--env-arg", "vehicles=10"]
+    proc = subprocess.Popen(cmd, env=env, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    done = 0
+    deadline = time.monotonic() + 120
+    while done < 2 and time.monotonic() < deadline:  # wait for two finished episodes, then interrupt mid-run
+        line = proc.stderr.readline()
+        done += line.startswith("episode ")
+    time.sleep(0.3)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "kept the" in err and "Traceback" not in err
+    dataset = minari.load_dataset("simdrive/cut-v0")
+    assert 2 <= dataset.total_episodes < 500
+    for episode in dataset.iterate_episodes():
+        assert episode.terminations[-1] or episode.truncations[-1]  # no half episode
+        assert len(episode.observations) == len(episode.actions) + 1
+    assert not [p for p in (tmp_path / "simdrive").iterdir() if p.name.startswith(".")]  # no partial folder left
