@@ -62,6 +62,7 @@ class TrainRequest:
 class EvalResult:
     returns: list[float]
     lengths: list[int]
+    driving: dict[str, Any] = field(default_factory=dict)  # driving metrics (driving envs; simdrive.evaluation)
 
     @property
     def mean(self) -> float:
@@ -86,9 +87,11 @@ class RunSummary:
     train_episodes: int = 0
     interrupted: bool = False
     tracking_uri: str | None = None
+    driving: dict[str, Any] = field(default_factory=dict)  # driving metrics of the evaluation, flattened by as_dict
 
     def as_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)
+        data.update(data.pop("driving"))
         for key, value in data.items():
             if isinstance(value, float) and not math.isfinite(value):
                 data[key] = None
@@ -207,6 +210,11 @@ def evaluate(agent: Any, env: gym.Env, episodes: int, seed: int) -> EvalResult:
     Agents marked ``online_evaluation`` (bandits: each episode is a new problem) keep
     exploring and learning from every reward through ``observe(action, reward)``.
     """
+    from simdrive.evaluation.episodes import driving_summary, evaluate_driving, is_driving_env
+
+    if is_driving_env(env):  # driving metrics: route completion, collisions, CARLA and nuPlan scores, ...
+        rets, lens, records = evaluate_driving(agent, env, episodes, seed, getattr(agent, "name", ""))
+        return EvalResult(rets, lens, driving_summary(records))
     returns, lengths = [], []
     bind_to_env(agent, env)
     online = bool(getattr(agent, "online_evaluation", False))
@@ -243,12 +251,6 @@ def _log_pictures(tracker, agent, env, callbacks: PlatformCallbacks, title: str,
     table = plots.value_table(agent, env, folder / "value_table.png", title)
     if table is not None:
         tracker.log_artifact(table)
-    confusion = getattr(agent, "confusion_matrix", None)  # classifiers (behavioural cloning)
-    matrix = confusion() if callable(confusion) else None
-    if matrix is not None:
-        from simdrive.imitation import class_names, confusion_png
-
-        tracker.log_artifact(confusion_png(matrix, class_names(env, len(matrix)), folder / "confusion_matrix.png", title))
 
 
 def train(request: TrainRequest) -> RunSummary:
@@ -335,7 +337,8 @@ def train(request: TrainRequest) -> RunSummary:
         result = evaluate(agent, eval_env, request.eval_episodes, seed=request.seed + 10_000)
         tracker.log_metrics(
             {"eval_return_mean": result.mean, "eval_return_std": result.std, "train_wall_seconds": elapsed,
-             "eval_episode_length_mean": float(np.mean(result.lengths)) if result.lengths else 0.0},
+             "eval_episode_length_mean": float(np.mean(result.lengths)) if result.lengths else 0.0,
+             **_driving_metrics(result)},
             step=callbacks.steps,
         )
         tracker.flush()
@@ -361,6 +364,7 @@ def train(request: TrainRequest) -> RunSummary:
         train_episodes=callbacks.episodes,
         interrupted=callbacks.stop_requested,
         tracking_uri=tracking_uri() if tracker.enabled else None,
+        driving=result.driving,
     )
 
 
@@ -379,7 +383,8 @@ def evaluate_checkpoint(
         result = evaluate(source.agent, env, episodes, seed)
         for index, (ret, length) in enumerate(zip(result.returns, result.lengths)):
             tracker.log_metrics({"episode_return": ret, "episode_length": length}, step=index)
-        tracker.log_metrics({"eval_return_mean": result.mean, "eval_return_std": result.std}, step=episodes)
+        tracker.log_metrics({"eval_return_mean": result.mean, "eval_return_std": result.std, **_driving_metrics(result)},
+                            step=episodes)
         status = "FINISHED"
     finally:
         env.close()
@@ -394,7 +399,13 @@ def evaluate_checkpoint(
         eval_episodes=len(result.returns),
         wall_seconds=time.perf_counter() - started,
         tracking_uri=tracking_uri() if tracker.enabled else None,
+        driving=result.driving,
     )
+
+
+def _driving_metrics(result: EvalResult) -> dict[str, float]:
+    """The scalar driving metrics of an evaluation, as MLflow metrics ``eval_<name>``."""
+    return {f"eval_{k}": float(v) for k, v in result.driving.items() if isinstance(v, (int, float)) and v is not None}
 
 
 __all__ = ["TrainRequest", "RunSummary", "EvalResult", "train", "evaluate", "evaluate_checkpoint", "MlflowTracker", "NullTracker"]

@@ -198,3 +198,32 @@ def run_scenario(policy: PolicyRef, suite: SuiteSpec, scenario: ScenarioSpec, re
         records.append(replace(rec, suite=suite.name, scenario=scenario.name, type=scenario.type, repetition=rep,
                                params=sp.params))
     return out
+
+
+# --------------------------------------------------------------------------- plain driving evaluations
+_RATES = {"success": "success_rate", "crash": "crash_rate", "out_of_road": "out_of_road_rate",
+          "collision_at_fault": "at_fault_collision_rate", "timeout": "timeout_rate", "red_light": "red_light_runs"}
+
+
+def driving_summary(records: list[EpisodeRecord]) -> dict[str, Any]:
+    """Flat driving metrics of episodes (mean over episodes, ``_std`` for the scores) for run summaries."""
+    from .records import aggregate
+
+    agg = aggregate(records)
+    out: dict[str, Any] = {}
+    for key in ("driving_score", "route_completion", "infraction_penalty", "nuplan_score"):
+        out[key] = agg[key]["mean"]
+        out[f"{key}_std"] = agg[key]["std"]
+    for key, name in _RATES.items():
+        out[name] = agg[key]["mean"]
+    for key in ("mean_speed", "min_ttc", "max_accel_lon", "max_accel_lat", "max_jerk_lon", "max_jerk_lat"):
+        out[key] = agg[key]["mean"]
+    out["infractions_per_km"] = agg["carla"].get("infractions_per_km", {})
+    return out
+
+
+def evaluate_driving(agent, env, episodes: int, seed: int, policy: str = "") -> tuple[list[float], list[int], list[EpisodeRecord]]:
+    """``episodes`` greedy episodes (seeds ``seed``, ``seed + 1``, ...) on a single driving env:
+    returns, lengths and the episode records (driving metrics)."""
+    records = [play_episode(agent, env, seed + k, policy)[0] for k in range(episodes)]
+    return [r.episode_return for r in records], [r.steps for r in records], records
