@@ -202,14 +202,20 @@ def watch_command(
     checkpoint: str = typer.Argument(..., help="Checkpoint written by `simdrive train`, or `expert` (built-in policy)."),
     env: Optional[str] = typer.Argument(None, help="Environment (default: the one it was trained on)."),
     episodes: int = typer.Option(3, "--episodes", min=1, help="Episodes to play."),
-    fps: float = typer.Option(10.0, "--fps", min=0.1, help="Frames per second."),
+    fps: Optional[float] = typer.Option(
+        None, "--fps", min=0.1,
+        help="Frames per second of the window and the video (default: real time for driving environments, "
+             "one frame per physics step; 10 for the others)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the first episode."),
     record: Optional[Path] = typer.Option(None, "--record", help="Write FILE.mp4 or FILE.gif instead of opening a window."),
+    env_args: list[str] = typer.Option([], "--env-arg", help="Environment argument key=value (repeatable)."),
 ) -> None:
     """Play a saved agent's episodes in a window (Esc quits, space pauses), or record them."""
+    from simdrive.config import parse_env_kwargs
     from simdrive.watch import watch
 
-    written = watch(checkpoint, env, episodes=episodes, fps=fps, seed=seed, record=str(record) if record else None)
+    written = watch(checkpoint, env, episodes=episodes, fps=fps, seed=seed, record=str(record) if record else None,
+                    env_kwargs=parse_env_kwargs(env_args) if env_args else None)
     if written is not None:
         typer.echo(f"wrote {written}")
 

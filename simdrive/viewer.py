@@ -1,13 +1,16 @@
 """Showing episodes: a pygame window with a heads-up display, or a video file.
 
-Frames come from the environment's ``rgb_array`` render; the HUD is drawn onto the
-frame with opencv, so a recording shows exactly what the window shows. pygame is only
-imported when a window is opened.
+Frames come from the environment's render: ``rgb_array`` gives one frame per step;
+``rgb_array_list`` (the driving environments) gives every frame since the last call, one per
+physics step, so a window or video at the environment's ``render_fps`` runs in real time.
+The HUD is drawn onto the frame with opencv, so a recording shows exactly what the window
+shows. pygame is only imported when a window is opened.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -59,48 +62,103 @@ def hud_lines(info: FrameInfo) -> list[str]:
 
 
 class VideoRecorder:
-    """Collects frames and writes an .mp4 (opencv) or .gif (Pillow) atomically."""
+    """Writes frames to an .mp4 (opencv, streamed to disk as they come) or a .gif (Pillow,
+    palette frames kept until the end) under a temporary name, renamed on :meth:`close`.
+    ``fps`` is the video's frame rate: the frames' real-time rate makes a real-time video."""
 
     def __init__(self, path: str | os.PathLike[str], fps: float):
         self.path = Path(path)
         if self.path.suffix.lower() not in VIDEO_SUFFIXES:
             raise UserError(f"--record needs a .mp4 or .gif file name, got '{self.path.name}'")
         self.fps = fps
-        self.frames: list[np.ndarray] = []
+        self.count = 0  # frames added
+        self.tmp = self.path.with_name(f".{self.path.stem}.tmp{os.getpid()}{self.path.suffix}")
+        self._gif: list[Any] = []
+        self._writer: Any = None
+        self._size: tuple[int, int] | None = None  # (width, height) of the video
 
     def add(self, frame: np.ndarray) -> None:
-        self.frames.append(frame)
+        if self._size is None:
+            self._size = (frame.shape[1], frame.shape[0])
+        elif frame.shape[:2] != (self._size[1], self._size[0]):
+            frame = cv2.resize(frame, self._size)
+        if self.path.suffix.lower() == ".gif":
+            from PIL import Image
+
+            self._gif.append(Image.fromarray(frame).quantize(256))
+        else:
+            if self._writer is None:
+                self._make_folder()
+                self._writer = cv2.VideoWriter(str(self.tmp), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, self._size)
+                if not self._writer.isOpened():
+                    self.abort()
+                    raise UserError(f"opencv cannot write {self.path}; try a .gif instead")
+            self._writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+        self.count += 1
 
     def close(self) -> Path:
-        if not self.frames:
-            raise UserError("nothing to record: the episode produced no frames")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.stem}.tmp{os.getpid()}{self.path.suffix}")
         try:
-            if self.path.suffix.lower() == ".gif":
-                from PIL import Image
-
-                images = [Image.fromarray(frame) for frame in self.frames]
-                images[0].save(tmp, save_all=True, append_images=images[1:], duration=int(1000 / self.fps), loop=0)
-            else:
-                height, width = self.frames[0].shape[:2]
-                writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (width, height))
-                if not writer.isOpened():
-                    raise UserError(f"opencv cannot write {self.path}; try a .gif instead")
-                for frame in self.frames:
-                    if frame.shape[:2] != (height, width):
-                        frame = cv2.resize(frame, (width, height))
-                    writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-                writer.release()
-            os.replace(tmp, self.path)
+            if not self.count:
+                raise UserError("nothing to record: the episode produced no frames")
+            try:
+                if self._gif:
+                    self._make_folder()
+                    # GIF delays are whole centiseconds: alternate them so the total time stays exact
+                    ends = np.round(np.arange(1, len(self._gif) + 1) * 100.0 / self.fps) * 10
+                    durations = np.diff(np.concatenate([[0.0], ends])).astype(int).tolist()
+                    self._gif[0].save(self.tmp, save_all=True, append_images=self._gif[1:], duration=durations, loop=0)
+                if self._writer is not None:
+                    self._writer.release()
+                    self._writer = None
+                os.replace(self.tmp, self.path)
+            except OSError as error:
+                raise UserError(f"cannot write {self.path}: {error.strerror or error}; choose another --record path") from None
         finally:
-            if tmp.exists():
-                tmp.unlink()
+            self.abort()
         return self.path
+
+    def _make_folder(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise UserError(f"cannot create the folder of {self.path}: {error.strerror or error}; choose another --record path") from None
+
+    def abort(self) -> None:
+        """Drop what was written so far (the temporary file); the target is left untouched."""
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+        self._gif = []
+        if self.tmp.exists():
+            self.tmp.unlink()
+
+
+PAUSE_SIGN = "PAUSED - space resumes, Esc quits"
+
+
+def paused_frame(frame: np.ndarray) -> np.ndarray:
+    """``frame`` dimmed, with a pause sign (two bars and a caption) across its middle."""
+    out = (np.asarray(frame[..., :3], dtype=np.float32) * 0.55).astype(np.uint8)
+    height, width = out.shape[:2]
+    band = max(40, height // 6)
+    top = (height - band) // 2
+    out[top:top + band] = (0.4 * out[top:top + band]).astype(np.uint8)
+    bar_h = band - 16
+    bar_w = max(4, bar_h // 4)
+    x0 = 12
+    for x in (x0, x0 + 2 * bar_w):
+        cv2.rectangle(out, (x, top + 8), (x + bar_w, top + 8 + bar_h), (255, 255, 255), -1)
+    scale = max(0.45, min(0.9, width / 900))
+    text_y = top + band // 2 + int(10 * scale)
+    cv2.putText(out, PAUSE_SIGN, (x0 + 3 * bar_w + 12, text_y), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
+    return out
 
 
 class Window:
-    """A pygame window that shows RGB frames at a fixed rate."""
+    """A pygame window that shows RGB frames at a fixed rate (``fps`` frames per second, on a
+    schedule that catches up after a slow frame), with a pause sign while paused."""
+
+    CATCH_UP_LIMIT = 0.25  # [s] further behind schedule than this, the schedule restarts
 
     def __init__(self, title: str, fps: float):
         try:
@@ -112,11 +170,14 @@ class Window:
         pygame.display.set_caption(title)
         self.screen = None
         self.clock = pygame.time.Clock()
+        self.title = title
         self.fps = fps
         self.paused = False
         self.closed = False
+        self.last_frame: np.ndarray | None = None
+        self._due: float | None = None  # when the next frame is due [s, perf_counter]
 
-    def show(self, frame: np.ndarray) -> None:
+    def _blit(self, frame: np.ndarray) -> None:
         pygame = self.pygame
         height, width = frame.shape[:2]
         if self.screen is None or self.screen.get_size() != (width, height):
@@ -124,7 +185,25 @@ class Window:
         surface = pygame.surfarray.make_surface(np.transpose(frame, (1, 0, 2)))
         self.screen.blit(surface, (0, 0))
         pygame.display.flip()
-        self.clock.tick(self.fps)
+
+    def show(self, frame: np.ndarray) -> None:
+        """Show ``frame`` when it is due: frame k at start + k / fps, so the window keeps real time."""
+        now = time.perf_counter()
+        if self._due is None or now - self._due > self.CATCH_UP_LIMIT:
+            self._due = now
+        elif self._due > now:
+            time.sleep(self._due - now)
+        self.last_frame = frame
+        self._blit(frame)
+        self._due += 1.0 / self.fps
+
+    def set_paused(self, paused: bool) -> None:
+        """Pause or resume; while paused the last frame is shown dimmed under a pause sign."""
+        self.paused = paused
+        self.pygame.display.set_caption(f"{self.title} (paused)" if paused else self.title)
+        if paused and self.last_frame is not None:
+            self._blit(paused_frame(self.last_frame))
+        self._due = None  # the schedule restarts after a pause
 
     def poll(self) -> list[Any]:
         """Handle window events (close, Esc quits, space pauses); return the key events."""
@@ -137,7 +216,7 @@ class Window:
                 if event.key in (pygame.K_ESCAPE, pygame.K_q):
                     self.closed = True
                 elif event.key == pygame.K_SPACE:
-                    self.paused = not self.paused
+                    self.set_paused(not self.paused)
                 keys.append(event)
         return keys
 
@@ -153,19 +232,22 @@ def rollout_frames(
     extra_hud: Callable[[dict], Sequence[str]] | None = None,
     reset_hook: Callable[[], None] | None = None,
 ) -> Iterator[np.ndarray]:
-    """Yield HUD-annotated frames of ``episodes`` episodes played by ``policy``."""
+    """Yield HUD-annotated frames of ``episodes`` episodes played by ``policy``: one per step
+    (``rgb_array``), or all the frames the env rendered during each step (``rgb_array_list``)."""
     for episode in range(episodes):
         obs, info = env.reset(seed=seed + episode)
         if reset_hook is not None:
             reset_hook()
         total, step, reward, done = 0.0, 0, 0.0, False
         while True:
-            frame = env.render()
-            if frame is None:
+            rendered = env.render()
+            frames = rendered if isinstance(rendered, list) else [rendered]
+            if rendered is None or any(frame is None for frame in frames):
                 raise UserError("this environment cannot render frames (no rgb_array render mode)")
             extra = list(extra_hud(info))[:MAX_EXTRA_HUD_LINES] if extra_hud else []
-            yield draw_hud(frame, hud_lines(FrameInfo(episode + 1, step, total, reward, extra)),
-                           min_lines=2 + (MAX_EXTRA_HUD_LINES if extra_hud else 0))
+            lines = hud_lines(FrameInfo(episode + 1, step, total, reward, extra))
+            for frame in frames:
+                yield draw_hud(frame, lines, min_lines=2 + (MAX_EXTRA_HUD_LINES if extra_hud else 0))
             if done or step >= MAX_EPISODE_FRAMES:
                 break
             obs, reward, terminated, truncated, info = env.step(policy(obs))
@@ -186,12 +268,16 @@ def play(
     extra_hud: Callable[[dict], Sequence[str]] | None = None,
     reset_hook: Callable[[], None] | None = None,
 ) -> Path | None:
-    """Show (or, with ``record``, write to a video) ``episodes`` episodes."""
+    """Show (or, with ``record``, write to a video) ``episodes`` episodes at ``fps`` frames per second."""
     frames = rollout_frames(env, policy, episodes, seed, extra_hud, reset_hook)
     if record:
         recorder = VideoRecorder(record, fps)
-        for frame in frames:
-            recorder.add(frame)
+        try:
+            for frame in frames:
+                recorder.add(frame)
+        except BaseException:
+            recorder.abort()
+            raise
         return recorder.close()
     window = Window(title, fps)
     try:

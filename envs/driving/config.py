@@ -40,6 +40,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "camera_width": (8, 1024),
     "camera_height": (8, 1024),
     "camera_scale": (0.01, 10.0),
+    "camera_ahead": (0.5, 0.95),
     "birdseye_width": (8, 1024),
     "birdseye_height": (8, 1024),
     "birdseye_scale": (0.05, 10.0),
@@ -90,6 +91,7 @@ class DrivingConfig:
     camera_width: int = 84  # [px]
     camera_height: int = 84  # [px]
     camera_scale: float = 0.5  # [m/px]
+    camera_ahead: float = 0.8  # ego's height in the camera image from the top [fraction of the height]: 0.5 centres it, 0.8 shows 4x more road ahead than behind (34 m ahead at 84 px x 0.5 m/px)
     birdseye_width: int = 64  # bird's-eye raster width [px]
     birdseye_height: int = 64  # bird's-eye raster height [px]
     birdseye_scale: float = 1.0  # bird's-eye raster resolution [m/px]

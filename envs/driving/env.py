@@ -38,7 +38,7 @@ def _sensor(name: str, c: DrivingConfig):
         from .birdseye import BirdsEye
 
         return BirdsEye(c.birdseye_width, c.birdseye_height, c.birdseye_scale, c.birdseye_look_ahead, c.birdseye_history, c.max_speed)
-    return S.Camera(c.camera_width, c.camera_height, c.camera_scale)
+    return S.Camera(c.camera_width, c.camera_height, c.camera_scale, c.camera_ahead)
 
 
 def _box(spec: S.SpaceSpec) -> spaces.Box:
@@ -222,6 +222,15 @@ class DrivingEnv(gym.Env):
     step's physics steps ``max_accel_lon``/``max_accel_lat`` [m/s^2], ``max_jerk_lon``/``max_jerk_lat``
     [m/s^3], ``min_ttc`` [s] (time to collision with the leader; inf when not closing).
 
+    ## Rendering
+    ``render_mode``: ``"rgb_array"`` (``render()`` returns the frame now), ``"rgb_array_list"``
+    (``render()`` returns every frame since the last ``reset``/``render``: the first state, then
+    one frame per physics step, ``sim_frequency / policy_frequency`` per ``step``) or ``"human"``
+    (a pygame window showing every physics step). ``metadata["render_fps"]`` is the real-time rate
+    of those frames: ``sim_frequency`` for ``"rgb_array_list"``/``"human"``, the decision rate for
+    ``"rgb_array"``, so a video written at that rate (e.g. ``gymnasium.utils.save_video``) plays
+    in real time.
+
     ## Arguments
     ``gym.make(id, render_mode=None, config=None, **overrides)``: ``config`` is the env's
     config dataclass or a mapping; keyword overrides are config keys. Unknown keys, wrong
@@ -233,7 +242,7 @@ class DrivingEnv(gym.Env):
     - v0: initial version.
     """
 
-    metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 15}
+    metadata = {"render_modes": ["human", "rgb_array", "rgb_array_list"], "render_fps": 15}  # render_fps: set per instance
     Config: type = DrivingConfig
 
     def __init__(self, render_mode: str | None = None, config: Any = None, **kwargs):
@@ -241,6 +250,10 @@ class DrivingEnv(gym.Env):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
         self.render_mode = render_mode
+        c = self.config
+        per_physics_step = render_mode in ("human", "rgb_array_list")
+        self.metadata = {**type(self).metadata, "render_fps": float(c.sim_frequency / (1 if per_physics_step else c.substeps))}
+        self._frames: list[np.ndarray] = []  # "rgb_array_list": frames since the last reset/render
         self.core = DrivingCore(self.config, 1)
         self.observation_space = self.core.observation_space()
         self.action_space = self.core.action_space()
@@ -268,8 +281,8 @@ class DrivingEnv(gym.Env):
             self._place_ego_lane(int(options["ego_lane"]))
         self._last_reward, self._last_info = 0.0, {}
         obs = self._obs()
-        if self.render_mode == "human":
-            self.render()
+        self._frames = []
+        self._emit_frame()
         return obs, {"route_completion": 0.0, "distance": 0.0}
 
     def _place_ego_lane(self, k: int) -> None:
@@ -283,14 +296,14 @@ class DrivingEnv(gym.Env):
         w.d[0, 0] = r.lane_offset[ln]
 
     def step(self, action):
-        reward, terminated, info = self.core.step(np.asarray(action)[None])
+        hook = self._physics_frame if self.render_mode in ("human", "rgb_array_list") else None
+        reward, terminated, info = self.core.step(np.asarray(action)[None], on_physics_step=hook)
         obs = self._obs()
         info = {k: (v[0].item() if isinstance(v[0], np.generic) else v[0]) for k, v in info.items()}
         info["hit"] = str(info["hit"])
         info["collision_type"] = str(info["collision_type"])
         self._last_reward, self._last_info = float(reward[0]), info
-        if self.render_mode == "human":
-            self.render()
+        self._emit_frame()  # the step's last physics frame, drawn once its reward and events are known
         return obs, float(reward[0]), bool(terminated[0]), False, info
 
     def expert_action(self):
@@ -300,13 +313,25 @@ class DrivingEnv(gym.Env):
         return expert_actions(self.core)[0]
 
     # rendering
+    def _physics_frame(self, k: int) -> None:
+        """``DrivingCore.step`` hook: show or collect the frame of physics step ``k`` (not the last)."""
+        if k + 1 < self.config.substeps:
+            self._emit_frame()
+
+    def _emit_frame(self) -> None:
+        if self.render_mode == "human":
+            self.render()
+        elif self.render_mode == "rgb_array_list":
+            self._frames.append(self._frame())
+
     def _frame(self) -> np.ndarray:
         from .render import draw_hud, draw_view
 
         c = self.config
         lidar = None
-        if "lidar" in self.core.sensors and self.core.last_lidar is not None:
-            lidar = (self.core.last_lidar[0], self.core.sensors["lidar"].angles())
+        if "lidar" in self.core.sensors:  # scanned now: frames between decisions show current rays
+            lidar_sensor = self.core.sensors["lidar"]
+            lidar = (lidar_sensor.scan(self.world)[0][0], lidar_sensor.angles())
         img = draw_view(self.world, 0, c.render_width, c.render_height, c.render_scale, rotate=False, lidar=lidar)
         i = self._last_info
         ev = [k for k in ("crashed", "offroad", "ran_red_light", "route_completed") if i.get(k)]
@@ -319,9 +344,14 @@ class DrivingEnv(gym.Env):
         return draw_hud(img, lines)
 
     def render(self):
+        """The frame now (``"rgb_array"``), the frames since the last reset/render
+        (``"rgb_array_list"``), or show the frame now in the window (``"human"``)."""
         if self.render_mode is None:
             gym.logger.warn("render() called without a render_mode")
             return None
+        if self.render_mode == "rgb_array_list":
+            frames, self._frames = self._frames, []
+            return frames
         frame = self._frame()
         if self.render_mode == "rgb_array":
             return frame

@@ -55,8 +55,8 @@ def map_image(road) -> np.ndarray:
         if sp.junction:
             continue
         line = road.boundary(q, road.sec_dmax[q])
-        nrm = road.boundary(q, road.sec_dmax[q] + 0.6)
-        if road.drivable(nrm[:, 0], nrm[:, 1]).mean() > 0.8:
+        probe = _densify(road.boundary(q, road.sec_dmax[q] + 0.6), 2.0)[1:-1]  # inside the section, not its ends
+        if len(probe) and road.drivable(probe[:, 0], probe[:, 1]).mean() > 0.8:
             p = np.round(px(line) * f).astype(np.int32)
             cv2.polylines(img, [p], False, (220, 200, 90), max(1, int(0.15 / res)), cv2.LINE_AA, shift)
     e = road.edges
@@ -69,7 +69,17 @@ def map_image(road) -> np.ndarray:
     return img
 
 
+def _densify(line: np.ndarray, step: float) -> np.ndarray:
+    """A polyline [m] with points added so that no piece is longer than ``step`` [m]."""
+    seg = np.linalg.norm(np.diff(line, axis=0), axis=1)
+    cum = np.concatenate([[0.0], np.cumsum(seg)])
+    s = np.union1d(cum, np.arange(0.0, cum[-1], step))
+    return np.stack([np.interp(s, cum, line[:, 0]), np.interp(s, cum, line[:, 1])], -1)
+
+
 def _route_points(world) -> np.ndarray:
+    """The ego's route as one polyline [m] (P, 2), cached on the world: for each route section
+    a lane that continues into the next one (else the middle lane), pieces at most 2 m long."""
     r = world.road
     pts = getattr(world, "_route_pts", None)
     if pts is None:
@@ -84,30 +94,44 @@ def _route_points(world) -> np.ndarray:
                 succ = r.lane_succ[lanes]
                 cont = ((succ >= 0) & (r.lane_sec[np.maximum(succ, 0)] == route[i + 1])).any(1)
                 score = score + 1e3 * ~cont
-            parts.append(r.boundary(q, off[np.argmin(score)]))
+            parts.append(_densify(r.boundary(q, off[np.argmin(score)]), 2.0))
         pts = np.concatenate(parts)
         world._route_pts = pts
     return pts
 
 
-def view_matrix(ex, ey, heading, width, height, scale, rotate):
-    """2x3 affine matrix world [m] -> view pixels; ego at the centre, heading up if ``rotate``."""
+def _runs(points: np.ndarray, keep: np.ndarray) -> list[np.ndarray]:
+    """The pieces of polyline ``points`` (P, 2) made of consecutive kept points: drawing only
+    those never joins two distant parts of the line with a chord."""
+    idx = np.nonzero(keep)[0]
+    if idx.size < 2:
+        return []
+    cuts = np.nonzero(np.diff(idx) > 1)[0] + 1
+    return [points[i] for i in np.split(idx, cuts) if i.size > 1]
+
+
+def view_matrix(ex, ey, heading, width, height, scale, rotate, ahead: float = 0.5):
+    """2x3 affine matrix world [m] -> view pixels; heading up if ``rotate``. The ego is at the
+    horizontal centre and ``ahead`` x ``height`` pixels from the top (0.5: the image centre;
+    0.8: low in the image, so that 80% of the image lies in front of a rotated ego)."""
     a = (np.pi / 2 - heading) if rotate else 0.0
     ca, sa = np.cos(a), np.sin(a)
     k = 1.0 / scale
     return np.array(
-        [[ca * k, -sa * k, width / 2 - k * (ca * ex - sa * ey)], [-sa * k, -ca * k, height / 2 + k * (sa * ex + ca * ey)]]
+        [[ca * k, -sa * k, width / 2 - k * (ca * ex - sa * ey)], [-sa * k, -ca * k, ahead * height + k * (sa * ex + ca * ey)]]
     )
 
 
-def draw_view(world, w: int, width: int, height: int, scale: float, rotate: bool = True, lidar=None) -> np.ndarray:
+def draw_view(world, w: int, width: int, height: int, scale: float, rotate: bool = True, lidar=None,
+              ahead: float = 0.5) -> np.ndarray:
     """RGB image (height, width, 3) of world ``w`` around its ego at ``scale`` metres per pixel.
 
     ``lidar``: optional (distances [m] (B,), beam angles relative to heading [rad] (B,)) drawn as rays.
+    ``ahead``: the ego's height in the image as a fraction from the top (see :func:`view_matrix`).
     """
     r = world.road
     ex, ey, eh = float(world.x[w, 0]), float(world.y[w, 0]), float(world.h[w, 0])
-    M = view_matrix(ex, ey, eh, width, height, scale, rotate)
+    M = view_matrix(ex, ey, eh, width, height, scale, rotate, ahead)
     # map pixel -> world
     res = r.resolution
     H = r.raster.shape[0]
@@ -123,9 +147,9 @@ def draw_view(world, w: int, width: int, height: int, scale: float, rotate: bool
     lw = max(1, int(round(0.3 / scale)))
     # route
     rp = _route_points(world)
-    near = np.hypot(rp[:, 0] - ex, rp[:, 1] - ey) < scale * (width + height)
-    if near.sum() > 1:
-        cv2.polylines(img, [tp(rp[near])], False, ROUTE, lw, cv2.LINE_AA, shift)
+    runs = _runs(rp, np.hypot(rp[:, 0] - ex, rp[:, 1] - ey) < scale * (width + height))
+    if runs:
+        cv2.polylines(img, [tp(p) for p in runs], False, ROUTE, lw, cv2.LINE_AA, shift)
     # traffic lights at the end of their lanes
     if len(world.lights):
         g = world.light_green()[w]
@@ -170,10 +194,17 @@ def draw_view(world, w: int, width: int, height: int, scale: float, rotate: bool
 
 
 def draw_hud(img: np.ndarray, lines: list[str]) -> np.ndarray:
-    """Write HUD text lines in the top-left corner (in place) and return the image."""
+    """Write HUD text lines in the top-left corner (in place) on a dark translucent panel (so
+    the text reads on any background; no thicker shadow glyphs) and return the image."""
+    if not lines:
+        return img
+    font, size, step = cv2.FONT_HERSHEY_SIMPLEX, 0.45, 17
+    width = max(cv2.getTextSize(line, font, size, 1)[0][0] for line in lines)
+    x1, y1 = min(img.shape[1], 6 + width + 6), min(img.shape[0], 4 + step * len(lines) + 2)
+    panel = img[0:y1, 0:x1]
+    panel[:] = (0.45 * panel).astype(np.uint8)
     y = 16
     for line in lines:
-        cv2.putText(img, line, (6, y), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 3, cv2.LINE_AA)
-        cv2.putText(img, line, (6, y), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
-        y += 17
+        cv2.putText(img, line, (6, y), font, size, (255, 255, 255), 1, cv2.LINE_AA)
+        y += step
     return img

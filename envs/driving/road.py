@@ -370,41 +370,143 @@ class Road:
         inside = np.all(cr >= -tol, axis=0) if area > 0 else np.all(cr <= tol, axis=0)
         self.raster[y0:y1, x0:x1] |= inside
 
-    def _build_edges(self, probe: float = 0.6, piece: float = 2.0) -> None:
-        """Road edges: boundary and end-cap pieces whose outer side is not drivable."""
+    def _build_edges(self, tolerance: float | None = None, min_hole: float = 2.0) -> None:
+        """Road edges: the outline of the drivable raster, simplified to straight pieces.
+
+        Every place where the drivable surface ends gets an edge (section sides, road ends,
+        the ring's island and outer side, junction boxes), and the edges are where
+        :meth:`drivable` (the off-road test) changes value: each edge point lies within
+        ``tolerance`` of the raster's boundary (the staircase outline of its cells) and every
+        boundary point within ``tolerance`` of an edge. ``tolerance`` [m] defaults to 1.2 raster
+        cells (0.3 m at the default resolution). Holes in the surface smaller than ``min_hole``
+        [m^2] (slivers where the quads of joining sections or connectors meet) are filled in
+        the raster first. Sets ``edges`` (E, 4) ``x0, y0, x1, y1`` [m], drivable on the left.
+        """
+        tol = 1.2 * self.resolution if tolerance is None else float(tolerance)
+        loops = raster_outline(self.raster)
+        small = [loop for loop in loops if -min_hole / self.resolution**2 < _signed_area(loop) < 0]
+        if small:
+            for loop in small:  # build time: a few slivers per map at most
+                _fill_loop(self.raster, loop)
+            loops = raster_outline(self.raster)
         segs = []
-        for q in range(len(self.specs)):
-            for d, sign in ((self.sec_dmax[q], 1.0), (self.sec_dmin[q], -1.0)):
-                b = self.boundary(q, d)
-                for i in range(len(b) - 1):  # build time only
-                    n = max(1, int(np.ceil(np.linalg.norm(b[i + 1] - b[i]) / piece)))
-                    t = np.linspace(0, 1, n + 1)[:, None]
-                    pp = b[i] + t * (b[i + 1] - b[i])
-                    a, c = pp[:-1], pp[1:]
-                    v = c - a
-                    nrm = np.stack([-v[:, 1], v[:, 0]], 1) / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-9) * sign
-                    mid = (a + c) / 2
-                    out = mid + probe * nrm
-                    inn = mid - probe * nrm
-                    keep = ~self.drivable(out[:, 0], out[:, 1]) & self.drivable(inn[:, 0], inn[:, 1])
-                    if keep.all():  # whole boundary segment is an edge: keep it in one piece
-                        segs.append(np.concatenate([b[i], b[i + 1]])[None, :])
-                    else:
-                        segs.append(np.concatenate([a, c], axis=1)[keep])
-            # end caps, split into pieces across the section
-            for end in (0, 1):
-                j = self.sec_seg[q] if end == 0 else self.sec_seg[q + 1] - 1
-                pt = self.seg_p0[j] if end == 0 else self.seg_p1[j]
-                dv = self.seg_dir[j]
-                nrm = np.array([-dv[1], dv[0]])
-                ds = np.linspace(self.sec_dmin[q], self.sec_dmax[q], max(2, int(np.ceil((self.sec_dmax[q] - self.sec_dmin[q]) / 1.0)) + 1))
-                a = pt + ds[:-1, None] * nrm
-                c = pt + ds[1:, None] * nrm
-                mid = (a + c) / 2
-                sgn = -1.0 if end == 0 else 1.0
-                out = mid + sgn * probe * dv
-                inn = mid - sgn * probe * dv
-                keep = ~self.drivable(out[:, 0], out[:, 1]) & self.drivable(inn[:, 0], inn[:, 1])
-                segs.append(np.concatenate([a, c], axis=1)[keep])
+        for loop in loops:  # build time: one closed loop per outline (few per map)
+            pts = simplify_closed(loop, tol / self.resolution)
+            segs.append(np.concatenate([pts, np.roll(pts, -1, axis=0)], axis=1))
         e = np.concatenate(segs) if segs else np.zeros((0, 4))
-        self.edges = e
+        e = e * self.resolution + np.tile(self.raster_origin, 2)
+        self.edges = np.ascontiguousarray(e)
+
+
+# --------------------------------------------------------------------------- raster outline (build time)
+# Marching squares over the raster's cell centres: square (i, j) has corners bl = (i, j),
+# br = (i, j+1), tr = (i+1, j+1), tl = (i+1, j) of the padded raster (row i = y up); its centre
+# is the grid vertex where those four cells meet. Its sides in counter-clockwise order are bottom,
+# right, top, left; a side whose two corners differ is a cell boundary of the drivable set. Each
+# crossed side where the counter-clockwise walk leaves the drivable set starts a directed piece
+# through the square's centre that ends at the next crossed side counter-clockwise, so the
+# outline keeps the drivable cells on its left, and drivable cells touching diagonally are joined.
+# The outline's vertices are those square centres: the exact staircase boundary of the cells.
+
+
+def raster_outline(raster: np.ndarray) -> list[np.ndarray]:
+    """Closed outlines of the ``True`` cells of a boolean raster, in cell units.
+
+    Returns a list of (K, 2) arrays of ``(x, y)`` = (column, row) vertices (cell ``[r, c]``
+    spans ``[c, c+1] x [r, r+1]``) tracing the exact staircase boundary of the ``True`` cells,
+    counter-clockwise around ``True`` regions (clockwise around holes), first vertex not
+    repeated. Vectorized (no Python loop over cells or vertices).
+    """
+    v = np.zeros((raster.shape[0] + 2, raster.shape[1] + 2), bool)
+    v[1:-1, 1:-1] = raster
+    H, W = v.shape
+    bl, br, tr, tl = v[:-1, :-1], v[:-1, 1:], v[1:, 1:], v[1:, :-1]
+    mixed = (bl != br) | (br != tr) | (tr != tl)
+    si, sj = np.nonzero(mixed)
+    if si.size == 0:
+        return []
+    c = [bl[si, sj], br[si, sj], tr[si, sj], tl[si, sj]]
+    # side ids: horizontal sides (i, j)-(i, j+1) -> i*W + j; vertical (i, j)-(i+1, j) -> H*W + i*W + j
+    side = [si * W + sj, H * W + si * W + sj + 1, (si + 1) * W + sj, H * W + si * W + sj]
+    crossed = [c[k] != c[(k + 1) % 4] for k in range(4)]
+    src, dst, sq = [], [], []
+    for k in range(4):  # 4 sides x 3 candidates: fixed small loops over array ops
+        start = c[k] & ~c[(k + 1) % 4]
+        end = np.full(si.shape, -1, np.int64)
+        for m in (3, 2, 1):  # the first crossed side after k, counter-clockwise, wins
+            kk = (k + m) % 4
+            end = np.where(crossed[kk], side[kk], end)
+        src.append(side[k][start])
+        dst.append(end[start])
+        sq.append(np.nonzero(start)[0])
+    src, dst, sq = np.concatenate(src), np.concatenate(dst), np.concatenate(sq)
+    order = np.argsort(src)
+    src, dst, sq = src[order], dst[order], sq[order]
+    nxt = np.searchsorted(src, dst)  # every crossed side starts exactly one piece and ends one
+    n = src.size
+    rounds = int(np.ceil(np.log2(max(n, 2)))) + 1
+    # label every loop by its smallest piece index (pointer jumping), then rank pieces along it
+    label, p = np.arange(n), nxt.copy()
+    for _ in range(rounds):
+        label = np.minimum(label, label[p])
+        p = p[p]
+    head = label == np.arange(n)
+    q = np.where(head, np.arange(n), nxt)
+    steps = (~head).astype(np.int64)  # pieces to walk to the loop's head
+    for _ in range(rounds):
+        steps = steps + steps[q]
+        q = q[q]
+    length = np.bincount(label, minlength=n)
+    pos = (length[label] - steps) % length[label]
+    order = np.lexsort((pos, label))
+    # the centre of padded square (i, j) is the raster's grid vertex (x, y) = (j, i)
+    xy = np.stack([sj[sq[order]], si[sq[order]]], axis=1).astype(float)
+    cuts = np.nonzero(np.diff(label[order]))[0] + 1
+    return np.split(xy, cuts)
+
+
+def _signed_area(loop: np.ndarray) -> float:
+    """Area enclosed by a closed polyline (first point not repeated): > 0 counter-clockwise."""
+    x, y = loop[:, 0], loop[:, 1]
+    return 0.5 * float(np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y))
+
+
+def _fill_loop(raster: np.ndarray, loop: np.ndarray) -> None:
+    """Set the cells of ``raster`` whose centres lie inside ``loop`` (cell units; even-odd rule)."""
+    lo = np.maximum(np.floor(loop.min(axis=0)).astype(int), 0)
+    hi = np.minimum(np.ceil(loop.max(axis=0)).astype(int), [raster.shape[1], raster.shape[0]])
+    cx, cy = np.meshgrid(np.arange(lo[0], hi[0]) + 0.5, np.arange(lo[1], hi[1]) + 0.5)
+    a, b = loop, np.roll(loop, -1, axis=0)
+    crosses = ((a[:, 1, None, None] > cy) != (b[:, 1, None, None] > cy)) & (
+        cx < a[:, 0, None, None] + (cy - a[:, 1, None, None]) * (b[:, 0, None, None] - a[:, 0, None, None])
+        / np.where(b[:, 1] == a[:, 1], 1.0, b[:, 1] - a[:, 1])[:, None, None]
+    )
+    raster[lo[1] : hi[1], lo[0] : hi[0]] |= (crosses.sum(0) % 2).astype(bool)
+
+
+def simplify_closed(loop: np.ndarray, tol: float) -> np.ndarray:
+    """Douglas-Peucker simplification of a closed polyline (first point not repeated): the
+    kept vertices, in order, such that every dropped point is within ``tol`` of the result."""
+    n = len(loop)
+    if n <= 3:
+        return loop
+    far = int(np.argmax(np.sum((loop - loop[0]) ** 2, axis=1)))
+    closed = np.concatenate([loop, loop[:1]])
+    keep = np.zeros(n + 1, bool)
+    keep[[0, far, n]] = True
+    stack = [(0, far), (far, n)]
+    while stack:  # build time: one iteration per kept vertex
+        a, b = stack.pop()
+        if b - a < 2:
+            continue
+        p0, d = closed[a], closed[b] - closed[a]
+        rel = closed[a + 1 : b] - p0
+        dd = float(d @ d)
+        t = np.clip(rel @ d / dd, 0.0, 1.0) if dd > 0 else np.zeros(len(rel))
+        err = np.sum((rel - t[:, None] * d) ** 2, axis=1)
+        m = int(np.argmax(err))
+        if err[m] > tol * tol:
+            m += a + 1
+            keep[m] = True
+            stack += [(a, m), (m, b)]
+    return closed[:-1][keep[:-1]]

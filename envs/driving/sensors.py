@@ -263,12 +263,18 @@ class OccupancyGrid:
 
 @dataclass(frozen=True)
 class Camera:
-    """Ego-centred top-down RGB image, rotated so the ego points up, drawn with opencv:
-    road, lane markings, the ego's route, traffic lights, vehicles (ego green)."""
+    """Top-down RGB image around the ego, rotated so the ego points up, drawn with opencv:
+    road, lane markings and edges, the ego's route, traffic lights, vehicles (ego green).
+
+    The ego sits at the horizontal centre, ``ahead`` x ``height`` pixels from the top, so the
+    image shows ``ahead * height * scale`` metres in front of the ego's centre and
+    ``(1 - ahead) * height * scale`` metres behind it.
+    """
 
     width: int = 84  # [px]
     height: int = 84  # [px]
     scale: float = 0.5  # metres per pixel [m/px]
+    ahead: float = 0.5  # the ego's height in the image from the top [fraction of the height]: 0.5 centres it
 
     def space(self) -> SpaceSpec:
         return SpaceSpec(0, 255, (self.height, self.width, 3), np.uint8)
@@ -276,4 +282,4 @@ class Camera:
     def observe(self, world) -> np.ndarray:
         from .render import draw_view
 
-        return np.stack([draw_view(world, w, self.width, self.height, self.scale, rotate=True) for w in range(world.n)])
+        return np.stack([draw_view(world, w, self.width, self.height, self.scale, rotate=True, ahead=self.ahead) for w in range(world.n)])
