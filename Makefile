@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# CPU build of torch first, so nothing later pulls a multi-GB CUDA build.
 	$(BIN)/python -m pip install --quiet "torch==2.13.*" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,ray]"
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -23,9 +23,11 @@ setup: $(STAMP)
 demo: $(STAMP)
 	SDL_VIDEODRIVER=dummy $(BIN)/simdrive train q-learning simdrive/Maze-v0 --episodes 300 --seed 0 --out runs/demo
 	$(BIN)/simdrive eval runs/demo/checkpoint.sdckpt --episodes 10 --seed 1
+	SDL_VIDEODRIVER=dummy $(BIN)/simdrive eval --suite roundabout expert random --repeats 1 --report runs/demo-suite
 	@echo
 	@echo "Checkpoint : runs/demo/checkpoint.sdckpt"
 	@echo "Watch it   : $(BIN)/simdrive watch runs/demo/checkpoint.sdckpt"
+	@echo "Suite      : runs/demo-suite/report.html (expert vs random on the roundabout suite; JSON beside it)"
 	@echo "Runs (UI)  : $(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db   then open http://127.0.0.1:5000"
 
 test: $(STAMP)
