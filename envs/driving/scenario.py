@@ -90,6 +90,7 @@ class LeadBrake:
     speed: float = _num(25.0, 0.0, 40.0)  # cruise speed before braking [m/s]
     decel: float = _num(6.0, 0.5, 9.0)  # braking deceleration [m/s^2]
     target_speed: float = _num(0.0, 0.0, 40.0)  # speed it brakes down to [m/s]
+    resume: float = _num(math.inf, 0.0, math.inf)  # after reaching the target, drive on as traffic (IDM) after this [s]
 
 
 @dataclass(frozen=True)
@@ -587,11 +588,14 @@ class ScenarioScript:
         if isinstance(a, LeadBrake):
             if not fired:
                 c.track(slot, a.speed, 3.0, 2.0)
+            elif "reached" in r.memo and c.t - r.memo["reached"] >= a.resume:
+                W.set_script(w, slot, acc=None, lane=None)  # drives on as traffic (IDM)
             else:
                 below = W.v[w, slot] <= a.target_speed + 1e-9
                 W.set_script(w, slot, acc=0.0 if below else -a.decel)
                 if below:
                     W.v[w, slot] = a.target_speed
+                    r.memo.setdefault("reached", c.t)
         elif isinstance(a, SlowLead):
             c.track(slot, a.speed, 3.0, 2.0)
         elif isinstance(a, StopAndGo):
