@@ -19,6 +19,7 @@ MARK = (230, 230, 230)
 EGO_COLOR = (60, 200, 80)
 COLORS = {TRAFFIC: (70, 130, 230), STATIC: (200, 70, 60), SCRIPTED: (190, 90, 200)}
 ROUTE = (120, 200, 255)
+LIGHT_COLORS = {0: (230, 40, 40), 1: (245, 170, 20), 2: (60, 220, 60)}  # red, amber, green
 
 
 def map_image(road) -> np.ndarray:
@@ -152,7 +153,10 @@ def draw_view(world, w: int, width: int, height: int, scale: float, rotate: bool
         cv2.polylines(img, [tp(p) for p in runs], False, ROUTE, lw, cv2.LINE_AA, shift)
     # traffic lights at the end of their lanes
     if len(world.lights):
-        g = world.light_green()[w]
+        if hasattr(world, "light_state"):  # 0 red, 1 amber, 2 green
+            state = world.light_state()[w]
+        else:
+            state = np.where(world.light_green()[w], 2, 0)
         ln = world.lights[:, 0].astype(np.int64)
         q = r.lane_sec[ln]
         x, y, h = r.to_world(q, r.sec_length[q], r.lane_offset[ln])
@@ -161,7 +165,8 @@ def draw_view(world, w: int, width: int, height: int, scale: float, rotate: bool
         p0 = np.stack([x - s * half, y + c * half], -1)
         p1 = np.stack([x + s * half, y - c * half], -1)
         bars = np.stack([tp(p0), tp(p1)], 1)
-        for sel, col in ((g, (60, 220, 60)), (~g, (230, 40, 40))):
+        for code, col in LIGHT_COLORS.items():
+            sel = state == code
             if sel.any():
                 cv2.polylines(img, bars[sel], False, col, 2 * lw, cv2.LINE_AA, shift)
     # lidar rays
