@@ -104,10 +104,12 @@ def _route_points(world) -> np.ndarray:
 def _runs(points: np.ndarray, keep: np.ndarray) -> list[np.ndarray]:
     """The pieces of polyline ``points`` (P, 2) made of consecutive kept points: drawing only
     those never joins two distant parts of the line with a chord."""
-    idx = np.nonzero(keep)[0]
+    idx = np.flatnonzero(keep)
     if idx.size < 2:
         return []
-    cuts = np.nonzero(np.diff(idx) > 1)[0] + 1
+    if idx[-1] - idx[0] + 1 == idx.size:  # one run (the usual case)
+        return [points[idx[0] : idx[-1] + 1]]
+    cuts = np.flatnonzero(np.diff(idx) > 1) + 1
     return [points[i] for i in np.split(idx, cuts) if i.size > 1]
 
 
@@ -148,7 +150,8 @@ def draw_view(world, w: int, width: int, height: int, scale: float, rotate: bool
     lw = max(1, int(round(0.3 / scale)))
     # route
     rp = _route_points(world)
-    runs = _runs(rp, np.hypot(rp[:, 0] - ex, rp[:, 1] - ey) < scale * (width + height))
+    reach = scale * (width + height)
+    runs = _runs(rp, (rp[:, 0] - ex) ** 2 + (rp[:, 1] - ey) ** 2 < reach * reach)
     if runs:
         cv2.polylines(img, [tp(p) for p in runs], False, ROUTE, lw, cv2.LINE_AA, shift)
     # traffic lights at the end of their lanes
