@@ -8,6 +8,8 @@ Importing this package registers every environment::
 
 from __future__ import annotations
 
+from importlib.util import find_spec
+
 from gymnasium.envs.registration import register, registry
 
 #: One line per registered id, shown by ``simdrive envs``.
@@ -102,3 +104,11 @@ _register(
     vector_entry_point="envs.driving.env:RoundaboutVectorEnv",
     max_episode_steps=300,
 )
+# Gymnasium's CarRacing-v3 with the imitation chapter's 7 actions and 84x84 frames (needs Box2D: simdrive[carracing])
+if find_spec("Box2D") is not None:
+    _register(
+        "simdrive/CarRacing-v0",
+        "Gymnasium CarRacing-v3, 7 discrete actions, 84x84 frames, scripted track-following expert (Box2D)",
+        entry_point="envs.carracing:CarRacing7Env",
+        max_episode_steps=1000,
+    )
