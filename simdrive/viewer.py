@@ -233,21 +233,25 @@ def rollout_frames(
     reset_hook: Callable[[], None] | None = None,
 ) -> Iterator[np.ndarray]:
     """Yield HUD-annotated frames of ``episodes`` episodes played by ``policy``: one per step
-    (``rgb_array``), or all the frames the env rendered during each step (``rgb_array_list``)."""
+    (``rgb_array``), or all the frames the env rendered during each step (``rgb_array_list``);
+    those before a step's last frame still show the HUD of the step before (their time)."""
+    min_lines = 2 + (MAX_EXTRA_HUD_LINES if extra_hud else 0)
     for episode in range(episodes):
         obs, info = env.reset(seed=seed + episode)
         if reset_hook is not None:
             reset_hook()
         total, step, reward, done = 0.0, 0, 0.0, False
+        lines: list[str] = []
         while True:
             rendered = env.render()
             frames = rendered if isinstance(rendered, list) else [rendered]
-            if rendered is None or any(frame is None for frame in frames):
+            if rendered is None or not frames or any(frame is None for frame in frames):
                 raise UserError("this environment cannot render frames (no rgb_array render mode)")
             extra = list(extra_hud(info))[:MAX_EXTRA_HUD_LINES] if extra_hud else []
-            lines = hud_lines(FrameInfo(episode + 1, step, total, reward, extra))
-            for frame in frames:
-                yield draw_hud(frame, lines, min_lines=2 + (MAX_EXTRA_HUD_LINES if extra_hud else 0))
+            before, lines = lines, hud_lines(FrameInfo(episode + 1, step, total, reward, extra))
+            for frame in frames[:-1]:
+                yield draw_hud(frame, before or lines, min_lines=min_lines)
+            yield draw_hud(frames[-1], lines, min_lines=min_lines)
             if done or step >= MAX_EPISODE_FRAMES:
                 break
             obs, reward, terminated, truncated, info = env.step(policy(obs))
