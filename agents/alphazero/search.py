@@ -1,4 +1,4 @@
-"""PUCT tree search guided by the policy-value network, batched over many trees.
+"""PUCT tree search guided by the policy-value network, vectorised over many trees.
 
 Each simulation walks down from the root choosing
 ``argmax_a  Q(s, a) + c_puct * P(s, a) * sqrt(N(s) + 1) / (1 + N(s, a))``
@@ -6,61 +6,233 @@ Each simulation walks down from the root choosing
 child's priors and value, and backs the value up, negating it at every ply (zero-sum,
 alternating players). A move that ends the game is valued by the game's reward instead.
 
-Batching: ``run`` advances many roots together (the self-play games of an iteration,
-the games of an arena match) and, within one tree, collects up to ``leaf_batch`` leaves
-per round using *virtual loss* (each edge on a pending path counts as one extra visit
-that was lost), so one network call evaluates ``len(roots) * leaf_batch`` positions.
+Batching: :class:`Trees` keeps ``n_trees`` independent trees in arrays (one row per tree:
+the self-play games of an iteration, the games of an arena match) and advances all of
+them together. One :meth:`Trees.round` walks every tree down once per *lane* (numpy
+operations over trees, one Python loop over depth), then evaluates all the new leaves of
+all trees in **one** network call and backs them up. With ``leaf_batch`` lanes a tree
+contributes several leaves per round, kept apart by *virtual loss* (each edge on a
+pending path counts as one extra visit that was lost), so one call evaluates up to
+``n_trees * leaf_batch`` positions. Positions are the game core's arrays
+(``GameAdapter.core``: bitboards for the k-in-a-row games), so a round costs a few dozen
+numpy calls whatever the number of trees.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
 from agents.alphazero.game import GameAdapter
 
 Evaluate = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+"""``(planes (B, C, H, W) float32, legal masks (B, A) bool) -> (priors (B, A), values (B,))``,
+values for the player to move."""
 
 
-class Node:
-    """A position in the tree; edge statistics are arrays over the legal actions."""
+@dataclass(frozen=True)
+class SearchResult:
+    """Root statistics of searched positions."""
 
-    __slots__ = ("state", "terminal", "actions", "prior", "n", "w", "children", "rewards", "visits", "expanded", "pending")
+    visits: np.ndarray
+    """(n, n_actions) visit counts of the root edges (0 for illegal actions) [-]."""
+    priors: np.ndarray
+    """(n, n_actions) network priors at the roots (after noise, if any) [-]."""
+    values: np.ndarray
+    """(n,) mean value of the root for the player to move, in [-1, 1] [-]."""
+    legal: np.ndarray
+    """(n, n_actions) bool: the legal moves at the roots."""
 
-    def __init__(self, state: Any, terminal: bool) -> None:
-        self.state = state
-        self.terminal = terminal
-        self.expanded = False
-        self.pending = False
-        self.visits = 0
-        self.actions = self.prior = self.n = self.w = self.rewards = None
-        self.children: list[Node | None] = []
 
-    def expand(self, actions: np.ndarray, prior: np.ndarray) -> None:
-        self.actions = actions
-        total = prior.sum()
-        self.prior = prior / total if total > 0 else np.full(len(actions), 1.0 / len(actions))
-        self.n = np.zeros(len(actions))
-        self.w = np.zeros(len(actions))
-        self.rewards = np.zeros(len(actions))
-        self.children = [None] * len(actions)
-        self.expanded = True
+class Trees:
+    """``n_trees`` PUCT trees of at most ``capacity`` nodes each, stored as arrays.
 
-    def policy(self, n_actions: int) -> np.ndarray:
-        """Visit counts spread over all ``n_actions`` (zeros for illegal actions)."""
-        counts = np.zeros(n_actions)
-        counts[self.actions] = self.n
-        return counts
+    Node 0 of a tree is its root. Edge arrays are (n_trees, capacity, n_actions):
+    ``children`` (node index, -1 none yet), ``prior``, ``n`` (visits), ``w`` (summed value for
+    the player to move at the parent), ``reward`` (the mover's reward of that move).
+    """
 
-    def child_for(self, action: int) -> "Node | None":
-        """The subtree after ``action`` (for tree reuse), if it was explored."""
-        hits = np.flatnonzero(self.actions == action) if self.actions is not None else []
-        return self.children[int(hits[0])] if len(hits) else None
+    def __init__(self, search: "PUCTSearch", n_trees: int, capacity: int) -> None:
+        core = search.game.core
+        self.search = search
+        self.core = core
+        self.n_trees = n_trees
+        self.capacity = capacity
+        shape, actions = (n_trees, capacity), core.n_actions
+        self.states = np.zeros(shape, dtype=core.state_dtype) if core.state_dtype != object else np.empty(shape, dtype=object)
+        self.children = np.full((*shape, actions), -1, dtype=np.int32)
+        self.prior = np.zeros((*shape, actions), dtype=np.float32)
+        self.legal = np.zeros((*shape, actions), dtype=bool)
+        self.n = np.zeros((*shape, actions), dtype=np.float32)
+        self.w = np.zeros((*shape, actions), dtype=np.float32)
+        self.reward = np.zeros((*shape, actions), dtype=np.float32)
+        self.visits = np.zeros(shape, dtype=np.float32)
+        self.expanded = np.zeros(shape, dtype=bool)
+        self.terminal = np.zeros(shape, dtype=bool)
+        self.count = np.zeros(n_trees, dtype=np.int64)
+        self.noise = np.zeros(n_trees, dtype=bool)
+
+    def reset(self, trees: np.ndarray, states: np.ndarray, noise: bool | np.ndarray = False) -> None:
+        """Start fresh trees at rows ``trees`` with root positions ``states`` (games not over);
+        roots are expanded by the next :meth:`round`, with Dirichlet noise where ``noise``."""
+        trees = np.asarray(trees, dtype=np.intp)
+        self._init_nodes(trees, np.zeros(len(trees), dtype=np.intp))
+        self.states[trees, 0] = states
+        self.terminal[trees, 0] = False
+        self.count[trees] = 1
+        self.noise[trees] = noise
+
+    def _init_nodes(self, trees: np.ndarray, nodes: np.ndarray) -> None:
+        self.children[trees, nodes] = -1
+        self.n[trees, nodes] = 0.0
+        self.w[trees, nodes] = 0.0
+        self.visits[trees, nodes] = 0.0
+        self.expanded[trees, nodes] = False
+
+    # --- one round ---------------------------------------------------------------------
+
+    def round(self, evaluate: Evaluate, remaining: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        """Advance every tree with ``remaining > 0``: expand its root if new, else run up to
+        ``leaf_batch`` simulations; all new positions go through one ``evaluate`` call.
+        Returns the simulations completed per tree (n_trees,) and lowers ``remaining`` by them."""
+        search = self.search
+        active = np.flatnonzero(remaining > 0)
+        done = np.zeros(self.n_trees, dtype=np.int64)
+        if active.size == 0:
+            return done
+        fresh = active[~self.expanded[active, 0]]
+        pending_trees, pending_nodes = [fresh], [np.zeros(len(fresh), dtype=np.intp)]
+        lanes = []  # (trees, levels, leaf node, evaluated?) per lane, for the backup
+        grown = active[self.expanded[active, 0]]
+        for lane in range(search.leaf_batch):
+            trees = grown[remaining[grown] > lane]
+            if trees.size == 0:
+                break
+            levels, leaf, outcome = self._descend(trees)
+            lanes.append((trees, levels, leaf, outcome))
+            needs_eval = outcome == _NEW
+            pending_trees.append(trees[needs_eval])
+            pending_nodes.append(leaf[needs_eval])
+        trees = np.concatenate(pending_trees)
+        nodes = np.concatenate(pending_nodes)
+        values = np.zeros(0, dtype=np.float32)
+        if trees.size:
+            states = self.states[trees, nodes]
+            masks = self.core.legal(states)
+            priors, values = evaluate(self.core.encode(states), masks)
+            priors = np.where(masks, priors, 0.0).astype(np.float32)
+            total = priors.sum(axis=1, keepdims=True)
+            uniform = masks / np.maximum(masks.sum(axis=1, keepdims=True), 1)
+            priors = np.where(total > 0, priors / np.where(total > 0, total, 1.0), uniform).astype(np.float32)
+            roots = len(fresh)
+            noisy = self.noise[fresh]
+            if noisy.any():
+                if rng is None:
+                    raise ValueError("Dirichlet noise at the roots needs an rng")
+                priors[:roots][noisy] = search.add_noise(priors[:roots][noisy], masks[:roots][noisy], rng)
+            self.prior[trees, nodes] = priors
+            self.legal[trees, nodes] = masks
+            self.expanded[trees, nodes] = True
+            search.evaluations += len(trees)
+            search.network_calls += 1
+        offset = len(fresh)
+        for trees_l, levels, leaf, outcome in lanes:
+            leaf_value = np.zeros(len(trees_l), dtype=np.float32)
+            evaluated = outcome == _NEW
+            count = int(evaluated.sum())
+            leaf_value[evaluated] = values[offset: offset + count]
+            offset += count
+            ok = outcome != _COLLISION
+            self._backup(trees_l, levels, leaf_value, ok)
+            np.add.at(done, trees_l[ok], 1)
+        remaining -= done
+        search.simulations += int(done.sum())
+        return done
+
+    def _descend(self, trees: np.ndarray) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], np.ndarray, np.ndarray]:
+        """Walk each tree (one per entry of ``trees``, no repeats) from the root to a leaf,
+        adding a virtual loss on every edge taken. Returns the path as levels
+        ``(lanes alive at this depth, node, action)``, the leaf node per lane and its outcome:
+        ``_NEW`` (a new node to evaluate), ``_TERMINAL`` (game over: value 0) or ``_COLLISION``
+        (it reached a node another lane created this round: the path is undone)."""
+        c = self.search.c_puct
+        k = len(trees)
+        node = np.zeros(k, dtype=np.intp)
+        leaf = np.zeros(k, dtype=np.intp)
+        outcome = np.zeros(k, dtype=np.int8)
+        live = np.arange(k)
+        levels = []
+        while live.size:
+            b, nd = trees[live], node[live]
+            n, w, prior = self.n[b, nd], self.w[b, nd], self.prior[b, nd]
+            q = np.divide(w, n, out=np.zeros_like(w), where=n > 0)
+            u = q + (c * np.sqrt(self.visits[b, nd] + 1.0))[:, None] * prior / (1.0 + n)
+            u[~self.legal[b, nd]] = -np.inf
+            a = np.argmax(u, axis=1)
+            levels.append((live, nd, a))
+            self.n[b, nd, a] += 1.0
+            self.w[b, nd, a] -= 1.0  # virtual loss, removed in _backup
+            self.visits[b, nd] += 1.0
+            child = self.children[b, nd, a].astype(np.intp)
+            new = child < 0
+            if new.any():
+                child[new] = self._add_children(b[new], nd[new], a[new])
+            terminal = self.terminal[b, child]
+            stop = new | terminal | ~self.expanded[b, child]
+            outcome[live[stop]] = np.where(terminal[stop], _TERMINAL, np.where(new[stop], _NEW, _COLLISION))
+            leaf[live[stop]] = child[stop]
+            node[live] = child
+            live = live[~stop]
+        return levels, leaf, outcome
+
+    def _add_children(self, trees: np.ndarray, parents: np.ndarray, actions: np.ndarray) -> np.ndarray:
+        """Create the child of each (tree, parent, action) edge; returns the new node indices."""
+        index = self.count[trees].astype(np.intp)
+        if np.any(index >= self.capacity):
+            raise RuntimeError(f"search tree capacity {self.capacity} exceeded")
+        self.count[trees] += 1
+        states, reward, terminal = self.core.step(self.states[trees, parents], actions)
+        self._init_nodes(trees, index)
+        self.states[trees, index] = states
+        self.terminal[trees, index] = terminal
+        self.reward[trees, parents, actions] = reward
+        self.children[trees, parents, actions] = index
+        return index
+
+    def _backup(self, trees: np.ndarray, levels: list, leaf_value: np.ndarray, ok: np.ndarray) -> None:
+        """Back ``leaf_value`` (for the player to move at the leaf) up each completed path;
+        paths of collided lanes (``~ok``) only lose their virtual loss."""
+        value = leaf_value.astype(np.float32)
+        for live, nd, a in reversed(levels):
+            b = trees[live]
+            good = ok[live]
+            value[live] = self.reward[b, nd, a] - value[live]
+            # completed: remove the virtual loss (+1) and add the value; collided: undo the visit
+            self.w[b, nd, a] += np.where(good, 1.0 + value[live], 1.0)
+            self.n[b, nd, a] -= np.where(good, 0.0, 1.0)
+            self.visits[b, nd] -= np.where(good, 0.0, 1.0)
+
+    # --- results -----------------------------------------------------------------------
+
+    def result(self, trees: np.ndarray) -> SearchResult:
+        """Root statistics of ``trees``."""
+        n = self.n[trees, 0].astype(np.float64)
+        w = self.w[trees, 0].astype(np.float64)
+        total = n.sum(axis=1)
+        values = w.sum(axis=1) / np.maximum(total, 1.0)
+        return SearchResult(n, self.prior[trees, 0].astype(np.float64), values, self.legal[trees, 0].copy())
+
+    def root_states(self, trees: np.ndarray) -> np.ndarray:
+        return self.states[trees, 0]
+
+
+_NEW, _TERMINAL, _COLLISION = 0, 1, 2
 
 
 class PUCTSearch:
-    """Batched PUCT over a :class:`GameAdapter` with a network ``evaluate`` function."""
+    """Batched PUCT over a :class:`GameAdapter` (see the module docstring)."""
 
     def __init__(self, game: GameAdapter, c_puct: float = 1.5, leaf_batch: int = 1, dirichlet_alpha: float = 0.5, dirichlet_eps: float = 0.25) -> None:
         self.game = game
@@ -68,112 +240,49 @@ class PUCTSearch:
         self.leaf_batch = max(1, int(leaf_batch))
         self.dirichlet_alpha = dirichlet_alpha
         self.dirichlet_eps = dirichlet_eps
-        self.simulations = 0  # total simulations run (for simulations per second)
+        self.simulations = 0  # simulations completed (for simulations per second)
+        self.evaluations = 0  # positions evaluated by the network
+        self.network_calls = 0
 
-    def new_root(self, state: Any) -> Node:
-        return Node(state, self.game.is_terminal(state))
+    def trees(self, n_trees: int, simulations: int) -> Trees:
+        """Room for ``n_trees`` trees of ``simulations`` simulations each (plus the root)."""
+        return Trees(self, n_trees, simulations + self.leaf_batch + 1)
 
-    def _expand(self, nodes: list[Node], evaluate: Evaluate) -> np.ndarray:
-        """Evaluate and expand ``nodes`` with one network call; returns their values."""
-        if not nodes:
-            return np.zeros(0)
-        planes = np.stack([self.game.encode(node.state) for node in nodes])
-        masks = np.stack([self.game.legal_mask(node.state) for node in nodes])
-        priors, values = evaluate(planes, masks)
-        for node, prior, mask in zip(nodes, priors, masks):
-            actions = np.flatnonzero(mask)
-            node.expand(actions, prior[actions].astype(np.float64))
-        return values
+    def add_noise(self, priors: np.ndarray, masks: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Mix Dirichlet(alpha) noise over the legal actions into root priors (self-play exploration)."""
+        if self.dirichlet_eps <= 0:
+            return priors
+        noise = np.where(masks, rng.gamma(self.dirichlet_alpha, size=priors.shape), 0.0)
+        noise /= np.maximum(noise.sum(axis=1, keepdims=True), 1e-12)
+        mixed = (1.0 - self.dirichlet_eps) * priors + self.dirichlet_eps * noise
+        single = masks.sum(axis=1) < 2  # one legal move: nothing to explore
+        mixed[single] = priors[single]
+        return mixed.astype(np.float32)
 
-    def add_noise(self, root: Node, rng: np.random.Generator) -> None:
-        """Mix Dirichlet noise into the root priors (self-play exploration)."""
-        if self.dirichlet_eps <= 0 or not root.expanded or len(root.actions) < 2:
-            return
-        noise = rng.dirichlet(np.full(len(root.actions), self.dirichlet_alpha))
-        root.prior = (1.0 - self.dirichlet_eps) * root.prior + self.dirichlet_eps * noise
-
-    def _select(self, root: Node) -> tuple[list[tuple[Node, int]], Node]:
-        """Walk to a leaf, adding a virtual loss on every edge taken."""
-        node, path = root, []
-        c = self.c_puct
-        while node.expanded and not node.terminal:
-            q = np.divide(node.w, node.n, out=np.zeros_like(node.w), where=node.n > 0)
-            u = q + c * node.prior * np.sqrt(node.visits + 1) / (1.0 + node.n)
-            i = int(np.argmax(u))
-            node.n[i] += 1
-            node.w[i] -= 1.0  # virtual loss, removed in _backup
-            node.visits += 1
-            path.append((node, i))
-            child = node.children[i]
-            if child is None:
-                state, reward, done = self.game.step(node.state, int(node.actions[i]))
-                child = Node(state, done)
-                node.children[i] = child
-                node.rewards[i] = reward
-            node = child
-        return path, node
-
-    @staticmethod
-    def _undo(path: list[tuple[Node, int]]) -> None:
-        for node, i in path:
-            node.n[i] -= 1
-            node.w[i] += 1.0
-            node.visits -= 1
-
-    @staticmethod
-    def _backup(path: list[tuple[Node, int]], value: float) -> None:
-        """``value`` is for the player to move at the leaf; each parent sees reward - child value."""
-        for node, i in reversed(path):
-            value = node.rewards[i] - value
-            node.w[i] += 1.0 + value  # remove the virtual loss, add the real value
-
-    def run(self, roots: list[Node], evaluate: Evaluate, simulations: int, rng: np.random.Generator | None = None, noise: bool = False) -> None:
-        """Run ``simulations`` simulations in every non-terminal root (roots are expanded
-        first; Dirichlet noise is added to their priors if ``noise``)."""
-        roots = [root for root in roots if not root.terminal]
-        fresh = [root for root in roots if not root.expanded]
-        self._expand(fresh, evaluate)
-        if noise:
-            if rng is None:
-                raise ValueError("noise needs an rng")
-            for root in roots:
-                self.add_noise(root, rng)
-        remaining = [simulations] * len(roots)
-        while any(r > 0 for r in remaining):
-            leaves: list[tuple[list[tuple[Node, int]], Node]] = []
-            for k, root in enumerate(roots):
-                for _ in range(min(self.leaf_batch, remaining[k])):
-                    path, leaf = self._select(root)
-                    if leaf.terminal:
-                        self._backup(path, 0.0)
-                        remaining[k] -= 1
-                        self.simulations += 1
-                        continue
-                    if leaf.pending:  # same leaf twice in this batch: try again next round
-                        self._undo(path)
-                        break
-                    leaf.pending = True
-                    leaves.append((path, leaf))
-                    remaining[k] -= 1
-            values = self._expand([leaf for _, leaf in leaves], evaluate)
-            for (path, leaf), value in zip(leaves, values):
-                leaf.pending = False
-                self._backup(path, float(value))
-            self.simulations += len(leaves)
+    def run(self, states: np.ndarray, evaluate: Evaluate, simulations: int, rng: np.random.Generator | None = None, noise: bool = False) -> SearchResult:
+        """Search every position of ``states`` (core positions, games not over) with
+        ``simulations`` simulations each, all trees advancing together."""
+        trees = self.trees(len(states), simulations)
+        rows = np.arange(len(states))
+        trees.reset(rows, states, noise)
+        remaining = np.full(len(states), simulations, dtype=np.int64)
+        while np.any(remaining > 0):  # the first round expands the roots, the others simulate
+            trees.round(evaluate, remaining, rng)
+        return trees.result(rows)
 
 
-def visit_policy(root: Node, n_actions: int, temperature: float) -> np.ndarray:
-    """pi(a) proportional to N(a)^(1/temperature); temperature 0 puts all mass on the most
-    visited actions (ties shared)."""
-    counts = root.policy(n_actions)
+def visit_policy(visits: np.ndarray, temperature: float) -> np.ndarray:
+    """pi(a) proportional to N(a)^(1/temperature) per row of ``visits`` (n, A); temperature 0
+    puts all mass on the most visited actions (ties shared)."""
+    visits = np.atleast_2d(np.asarray(visits, dtype=np.float64))
     if temperature <= 0:
-        best = counts == counts.max()
-        return best / best.sum()
-    counts = counts ** (1.0 / temperature)
-    return counts / counts.sum()
+        best = visits == visits.max(axis=1, keepdims=True)
+        return best / best.sum(axis=1, keepdims=True)
+    counts = visits ** (1.0 / temperature)
+    return counts / counts.sum(axis=1, keepdims=True)
 
 
-def best_action(root: Node) -> int:
-    """The most visited action; ties go to the higher prior, then the lower index."""
-    top = np.flatnonzero(root.n == root.n.max())
-    return int(root.actions[top[np.argmax(root.prior[top])]])
+def best_actions(result: SearchResult) -> np.ndarray:
+    """The most visited action of each root; ties go to the higher prior, then the lower index."""
+    key = np.where(result.legal, 2.0 * result.visits + result.priors, -np.inf)  # priors < 1 < a visit's weight 2
+    return np.argmax(key, axis=1)

@@ -18,11 +18,14 @@ never mutated in place, so a search tree can share them.
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+
+if TYPE_CHECKING:
+    from envs.boardgames.bitboard import BitboardCore
 
 
 class BoardState(NamedTuple):
@@ -243,6 +246,13 @@ class KInARowGame:
                     return 1.0 if player == me else -1.0
             player = -player
         return 0.0
+
+    def batch_core(self) -> "BitboardCore":
+        """The same rules on batches of bitboard positions (:mod:`envs.boardgames.bitboard`),
+        for search code that advances many positions per numpy call."""
+        from envs.boardgames.bitboard import BitboardCore
+
+        return BitboardCore(self.rows, self.cols, self.k, self.gravity)
 
     def to_text(self, state: BoardState) -> str:
         """ASCII picture: X = first player, O = second player."""

@@ -13,9 +13,9 @@ import torch
 import envs  # noqa: F401
 from agents.alphazero import AlphaZeroAgent, AlphaZeroConfig
 from agents.alphazero.arena import play_match
-from agents.alphazero.coach import self_play
+from agents.alphazero.coach import SelfPlaySettings, self_play
 from agents.alphazero.game import GameAdapter
-from agents.alphazero.search import PUCTSearch, best_action
+from agents.alphazero.search import PUCTSearch, best_actions
 from agents.base import Budget, Callbacks, IncompatibleEnvironment
 from agents.checkpoint import load_checkpoint, save_checkpoint
 from tests.agents.minimax import exhaustive_results
@@ -54,7 +54,33 @@ def c4_after(moves):
     state = game.initial_state()
     for move in moves:
         state = game.step(state, move)[0]
-    return game, state
+    return game, game.core.from_states([state])
+
+
+class Deterministic:
+    """A fixed pseudo-network: priors and values are a hash of the planes (no torch), so
+    searches can be compared exactly."""
+
+    def __call__(self, planes, masks):
+        flat = planes.reshape(len(planes), -1)
+        outputs = masks.shape[1] + 1
+        weights = np.sin(np.arange(flat.shape[1] * outputs).reshape(flat.shape[1], outputs) * 0.37)
+        h = flat @ weights
+        logits = np.where(masks, h[:, :-1], -np.inf)
+        priors = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return priors / priors.sum(axis=1, keepdims=True), np.tanh(h[:, -1])
+
+
+class ScalarOnly:
+    """The tic-tac-toe / Connect Four rules without their bitboard core (forces ScalarCore)."""
+
+    def __init__(self, game):
+        self._game = game
+
+    def __getattr__(self, name):
+        if name == "batch_core":
+            raise AttributeError(name)
+        return getattr(self._game, name)
 
 
 @pytest.mark.parametrize("leaf_batch", [1, 8])
@@ -62,34 +88,64 @@ def test_puct_takes_wins_and_blocks_with_uniform_network(leaf_batch):
     evaluate = Uniform()
     game, state = c4_after([0, 6, 1, 6, 2, 5])  # first player to move wins at 3
     search = PUCTSearch(game, c_puct=1.5, leaf_batch=leaf_batch)
-    root = search.new_root(state)
-    search.run([root], evaluate, 200)
-    assert best_action(root) == 3
-    assert root.n.sum() == 200 and search.simulations == 200
+    result = search.run(state, evaluate, 200)
+    assert best_actions(result)[0] == 3
+    assert result.visits.sum() == 200 and search.simulations == 200
+    assert result.values[0] > 0.5  # the win is found and backed up
     game, state = c4_after([0, 6, 1, 6, 2])  # second player must block at 3
-    root = search.new_root(state)
-    search.run([root], evaluate, 400)
-    assert best_action(root) == 3
+    result = search.run(state, evaluate, 400)
+    assert best_actions(result)[0] == 3
 
 
 def test_virtual_loss_batches_leaves_into_fewer_network_calls():
     game, state = c4_after([3])
     single, batched = Uniform(), Uniform()
-    PUCTSearch(game, leaf_batch=1).run([PUCTSearch(game).new_root(state)], single, 64)
+    PUCTSearch(game, leaf_batch=1).run(state, single, 64)
     search = PUCTSearch(game, leaf_batch=8)
-    roots = [search.new_root(state) for _ in range(3)]
-    search.run(roots, batched, 64)
+    result = search.run(np.repeat(state, 3), batched, 64)
     assert single.calls == 65  # root expansion + one leaf per call
     assert batched.calls < 20 and batched.positions >= 3 * 64 * 0.9  # several trees x several leaves per call
-    assert all(root.n.sum() == 64 for root in roots)
+    assert np.all(result.visits.sum(axis=1) == 64)
+
+
+@pytest.mark.parametrize("name", ["simdrive/TicTacToe-v0", "simdrive/ConnectFour-v0"])
+def test_batched_search_equals_one_tree_at_a_time_and_the_scalar_rules(name):
+    """Searching many positions together changes nothing: each tree gets the visit counts
+    it gets alone, and the bitboard core gives the same trees as the reference rules."""
+    raw = gym.make(name).unwrapped.game
+    game, slow = GameAdapter(raw), GameAdapter(ScalarOnly(raw))
+    assert type(slow.core).__name__ == "ScalarCore" and type(game.core).__name__ == "BitboardCore"
+    rng = np.random.default_rng(1)
+    states = []
+    for _ in range(6):
+        state = raw.initial_state()
+        for _ in range(int(rng.integers(0, 4))):
+            state = raw.next_state(state, int(rng.choice(raw.legal_actions(state))))
+        states.append(state)
+    together = PUCTSearch(game).run(game.core.from_states(states), Deterministic(), 60)
+    scalar = PUCTSearch(slow).run(slow.core.from_states(states), Deterministic(), 60)
+    assert np.array_equal(together.visits, scalar.visits)
+    for i, state in enumerate(states):
+        alone = PUCTSearch(game).run(game.core.from_states([state]), Deterministic(), 60)
+        assert np.array_equal(alone.visits[0], together.visits[i])
+        assert np.allclose(alone.values[0], together.values[i])
+    # control: a different network changes the visit counts, so the comparison can fail
+    assert not np.array_equal(PUCTSearch(game).run(game.core.from_states(states), Uniform(), 60).visits, together.visits)
+
+
+def settings(**overrides):
+    base = dict(games=6, parallel_games=6, simulations=16, fast_simulations=4, full_search_prob=1.0, temperature_moves=2, value_target_mix=0.0)
+    base.update(overrides)
+    return SelfPlaySettings(**base)
 
 
 def test_self_play_targets_and_symmetry_augmentation():
     env = gym.make("simdrive/TicTacToe-v0")
     game = GameAdapter(env.unwrapped.game)
     search = PUCTSearch(game, dirichlet_alpha=1.0, dirichlet_eps=0.25)
-    examples, stats = self_play(game, search, Uniform(), 6, 16, 2, np.random.default_rng(0))
+    examples, stats = self_play(game, search, Uniform(), settings(parallel_games=4), np.random.default_rng(0))
     assert stats.games == 6 and len(examples) == 8 * stats.moves  # 8 dihedral copies per position
+    assert stats.evaluations / stats.network_calls > 2  # the games share network calls
     assert np.allclose(examples.policies.sum(axis=1), 1.0)
     # replay each game's first copies: z is +1 for the player who moved last if it won
     offset = 0
@@ -106,17 +162,37 @@ def test_self_play_targets_and_symmetry_augmentation():
     assert offset == len(examples)
 
 
+def test_playout_cap_randomisation_and_value_target_mix():
+    env = gym.make("simdrive/ConnectFour-v0")
+    game = GameAdapter(env.unwrapped.game)
+    search = PUCTSearch(game)
+    mixed = settings(games=12, parallel_games=12, full_search_prob=0.25, value_target_mix=0.5)
+    examples, stats = self_play(game, search, Deterministic(), mixed, np.random.default_rng(0))
+    kept = stats.positions / stats.moves
+    assert 0.1 < kept < 0.45  # about a quarter of the moves are searched fully and kept
+    assert len(examples) == 2 * stats.positions  # with their mirror images
+    assert stats.simulations < 0.5 * 16 * stats.moves  # fast searches elsewhere
+    # target = z / 2 + q / 2 with z in {-1, 0, 1} and q in [-1, 1]; q is not always 0
+    half_z = np.round(examples.values * 2) / 2
+    assert np.all(np.abs(examples.values - np.clip(half_z, -0.5, 0.5)) <= 0.5 + 1e-6)
+    pure, _ = self_play(game, PUCTSearch(game), Deterministic(), settings(games=12, parallel_games=12), np.random.default_rng(0))
+    assert set(np.unique(pure.values)) <= {-1.0, 0.0, 1.0}  # control: no mix, game results only
+    assert len(set(np.unique(examples.values))) > 3
+
+
 def test_arena_counts_from_player_a_point_of_view():
     env = gym.make("simdrive/TicTacToe-v0")
     game = GameAdapter(env.unwrapped.game)
-    first_legal = lambda states: [int(np.flatnonzero(game.legal_mask(s))[0]) for s in states]  # noqa: E731
+    core = game.core
+    first_legal = lambda states: np.argmax(core.legal(states), axis=1)  # noqa: E731
 
     def smart(states):  # takes a winning move if there is one, else the first legal
-        out = []
-        for s in states:
-            legal = np.flatnonzero(game.legal_mask(s))
-            wins = [a for a in legal if game.step(s, int(a))[1] > 0]
-            out.append(int(wins[0]) if wins else int(legal[0]))
+        legal = core.legal(states)
+        out = np.argmax(legal, axis=1)
+        for action in range(core.n_actions):
+            ok = np.flatnonzero(legal[:, action])
+            _, reward, _ = core.step(states[ok], np.full(len(ok), action))
+            out[ok[reward > 0]] = action
         return out
 
     result = play_match(game, first_legal, first_legal, 4, np.random.default_rng(0))
@@ -210,3 +286,30 @@ def test_play_checkpoint_against_mcts(tmp_path):
     assert summary.player_b == "mcts:20" and len(summary.outcomes) == 2
     other = play(str(path), vs=str(path), games=2, verbose=False)  # a checkpoint against itself
     assert other.total.games == 2
+
+
+def test_inference_copy_folds_batch_norms_without_changing_outputs():
+    from agents.alphazero.network import Evaluator, PolicyValueNet, inference_copy
+
+    torch.manual_seed(0)
+    net = PolicyValueNet((2, 6, 7), 7, channels=8, blocks=2, value_hidden=8)
+    for module in net.modules():  # non-trivial batch-norm statistics, as after training
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-1, 1)
+            module.running_var.uniform_(0.5, 2)
+            module.weight.data.uniform_(0.5, 1.5)
+    net.eval()
+    folded = inference_copy(net)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    x = torch.rand(16, 2, 6, 7).round()
+    with torch.no_grad():
+        (p0, v0), (p1, v1) = net(x), folded(x)
+        assert torch.allclose(p0, p1, atol=1e-4) and torch.allclose(v0, v1, atol=1e-4)
+        net.trunk.stem[1].running_mean.add_(0.5)  # control: the comparison sees a changed norm
+        assert not torch.allclose(net(x)[0], p1, atol=1e-4)
+    masks = np.ones((16, 7), dtype=bool)
+    masks[:, 3] = False
+    p32, v32 = Evaluator(net, "float32")(x.numpy(), masks)
+    p16, v16 = Evaluator(net, "bfloat16")(x.numpy(), masks)
+    assert np.all(p32[:, 3] == 0) and np.allclose(p32.sum(axis=1), 1.0, atol=1e-5)
+    assert np.abs(p16 - p32).max() < 0.05 and np.abs(v16 - v32).max() < 0.05  # bfloat16: ~3 significant digits
