@@ -47,7 +47,7 @@ class Spec(Protocol):
 def _fmt(number: float) -> str:
     if math.isinf(number):
         return "inf" if number > 0 else "-inf"
-    return f"{number:g}" if not float(number).is_integer() or abs(number) >= 1e7 else str(int(number))
+    return str(int(number)) if float(number).is_integer() and abs(number) < 1e13 else f"{number:g}"
 
 
 @dataclass(frozen=True)

@@ -28,13 +28,41 @@ def agent_class(name: str) -> type:
 
 
 def agent_config(cls: type, overrides: Sequence[str], base: Mapping[str, Any] | None = None) -> Any:
-    """The agent's config: ``base`` (e.g. from a checkpoint) updated by ``--set`` overrides."""
-    values: dict[str, Any] = {}
-    if base:
-        known = {f.name for f in dataclasses.fields(cls.Config)}
-        values.update({k: tuple(v) if isinstance(v, list) else v for k, v in base.items() if k in known})
+    """The agent's config: ``base`` (e.g. from a checkpoint) updated by ``--set`` overrides.
+
+    ``base`` goes through the same checks as ``--set``: unknown keys, types and the
+    documented ranges of ``agents.config_checks`` (network widths, buffer sizes, ...)."""
+    values: dict[str, Any] = dict(base or {})
     values.update(parse_overrides(overrides, cls.Config, cls.name))
     return build_config(cls.Config, values, cls.name)
+
+
+def checkpoint_config(cls: type, checkpoint: Checkpoint, path: str | Path, overrides: Sequence[str] = ()) -> Any:
+    """The configuration stored in a checkpoint (checked like ``--set``), updated by ``overrides``."""
+    try:
+        build_config(cls.Config, checkpoint.config, cls.name)
+    except UserError as error:
+        raise UserError(f"checkpoint {path} holds an invalid configuration ({error}); re-run 'simdrive train'") from None
+    return agent_config(cls, overrides, checkpoint.config)
+
+
+def check_device(config: Any, what: str, fallback: bool = False) -> Any:
+    """A config whose torch ``device`` is not available here: with ``fallback`` (loading a
+    checkpoint trained elsewhere) run on the CPU, otherwise a ``UserError`` naming the fix."""
+    device = getattr(config, "device", None)
+    if not isinstance(device, str) or device in ("cpu", "auto"):
+        return config
+    import torch
+
+    available = torch.cuda.is_available() if device.startswith("cuda") else (
+        device == "mps" and torch.backends.mps.is_available())
+    if device.startswith("cuda:") and available:
+        available = int(device.split(":", 1)[1]) < torch.cuda.device_count()
+    if available:
+        return config
+    if fallback:
+        return dataclasses.replace(config, device="cpu")
+    raise UserError(f"device '{device}' is not available on this machine; use --set device=cpu (or device=auto)")
 
 
 def check_compatible(cls: type, env: gym.Env, env_id: str) -> None:
@@ -48,6 +76,7 @@ def check_compatible(cls: type, env: gym.Env, env_id: str) -> None:
 
 
 def instantiate(cls: type, env: gym.Env | gym.vector.VectorEnv, config: Any, seed: int) -> Any:
+    check_device(config, cls.name)
     observation_space = getattr(env, "single_observation_space", env.observation_space)
     action_space = getattr(env, "single_action_space", env.action_space)
     try:
@@ -92,7 +121,7 @@ def load_agent(path: str | Path, env: gym.Env | None = None, seed: int = 0) -> L
     """Rebuild the agent saved at ``path``; ``env`` (if given) supplies the spaces."""
     checkpoint = read_checkpoint(path)
     cls = agent_class(checkpoint.agent)
-    config = agent_config(cls, (), checkpoint.config)
+    config = check_device(checkpoint_config(cls, checkpoint, path), cls.name, fallback=True)
     if env is None:
         from simdrive.envs_registry import make_env
 

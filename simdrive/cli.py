@@ -5,6 +5,7 @@ User errors print one line on stderr and exit with status 2; never a traceback.
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import sys
@@ -12,11 +13,66 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 import typer
+from typer.core import TyperGroup
 
 from simdrive.errors import UserError
 
+EXIT_USER_ERROR = 2
+
+
+def _error_types() -> tuple[tuple[type, ...], tuple[type, ...]]:
+    """Parse errors and aborts of the click that typer runs on (vendored since typer 0.20-ish, or click)."""
+    parse: list[type] = [typer.TyperException]
+    aborts: list[type] = [typer.Abort]
+    try:
+        import click
+
+        parse.append(click.ClickException)
+        aborts.append(click.exceptions.Abort)
+    except ImportError:  # pragma: no cover
+        pass
+    return tuple(parse), tuple(aborts)
+
+
+_PARSE_ERRORS, _ABORTS = _error_types()
+
+
+class OneLineErrors(TyperGroup):
+    """The command group: every user error, click's and typer's own parse errors included
+    (a bad option value, an unknown option or command), prints one ``error:`` line on
+    stderr and exits with status 2; never a usage box or a traceback."""
+
+    def main(self, args: Any = None, prog_name: Any = None, complete_var: Any = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        try:
+            result = super().main(args=args, prog_name=prog_name, complete_var=complete_var, standalone_mode=False, **extra)
+            code = result if isinstance(result, int) else 0
+        except _PARSE_ERRORS as error:
+            if type(error).__name__ == "NoArgsIsHelpError":  # `simdrive` alone: the help text
+                error.show()
+                code = error.exit_code
+            else:
+                where = getattr(getattr(error, "ctx", None), "command_path", None) or "simdrive"
+                typer.echo(f"error: {_one_line(error.format_message())} (see '{where} --help')", err=True)
+                code = EXIT_USER_ERROR
+        except UserError as error:
+            typer.echo(f"error: {_one_line(error)}", err=True)
+            code = EXIT_USER_ERROR
+        except _ABORTS:
+            typer.echo("interrupted", err=True)
+            code = 130
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def _one_line(error: BaseException | str) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
 app = typer.Typer(
     name="simdrive",
+    cls=OneLineErrors,
     help="SimDrive: reinforcement learning and top-down driving simulation.",
     add_completion=False,
     no_args_is_help=True,
@@ -24,11 +80,8 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-EXIT_USER_ERROR = 2
-
-
 def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {_one_line(message)}", err=True)
     raise typer.Exit(EXIT_USER_ERROR)
 
 
@@ -41,6 +94,11 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             return command(*args, **kwargs)
         except UserError as error:
             _fail(str(error))
+        except OSError as error:  # a file or folder the user named cannot be read or written
+            if error.errno == errno.EPIPE:
+                raise typer.Exit(1)
+            where = f" {error.filename}" if error.filename else ""
+            _fail(f"cannot use{where}: {error.strerror or error}")
         except KeyboardInterrupt:
             typer.echo("interrupted", err=True)
             raise typer.Exit(130)
@@ -52,14 +110,16 @@ def _print_summary(title: str, summary: dict[str, Any], as_json: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    rows = [(key, f"{value:.4g}" if isinstance(value, float) else str(value)) for key, value in summary.items() if value is not None]
     console = Console(stderr=as_json)
+    needed = max((len(key) + len(text) for key, text in rows), default=0) + 7  # borders and padding
+    if not console.is_terminal and needed > console.width:  # logs and pipes: never cut a path
+        console = Console(stderr=as_json, width=needed)
     table = Table(title=title, show_header=False, title_justify="left")
-    for key, value in summary.items():
-        if value is None:
-            continue
-        if isinstance(value, float):
-            value = f"{value:.4g}"
-        table.add_row(key, str(value))
+    table.add_column(no_wrap=True)
+    table.add_column(overflow="fold")  # a narrow terminal wraps long paths, never cuts them
+    for key, text in rows:
+        table.add_row(key, text)
     console.print(table)
     if as_json:
         sys.stdout.write(json.dumps(summary) + "\n")
@@ -78,10 +138,22 @@ def list_envs() -> None:
 
 
 @app.command("agents")
-def list_agents() -> None:
-    """List the agents that `simdrive train` knows."""
+@user_errors
+def list_agents(
+    name: Optional[str] = typer.Argument(None, help="An agent: list its settings with defaults and valid values."),
+) -> None:
+    """List the agents that `simdrive train` knows, or the settings of one (for --set KEY=VALUE)."""
     from agents import AGENTS
 
+    if name is not None:
+        from agents.config_checks import describe_settings
+        from simdrive.agents_registry import agent_class
+
+        rows = [("setting", "type", "default", "valid values"), *describe_settings(agent_class(name).Config)]
+        widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        for row in rows:
+            typer.echo("  ".join(text.ljust(width) for text, width in zip(row[:3], widths)) + "  " + row[3])
+        return
     width = max(map(len, AGENTS))
     for name, spec in AGENTS.items():
         typer.echo(f"{name:<{width}}  {spec.description}")
@@ -94,7 +166,7 @@ def train_command(
     env: str = typer.Argument(..., help="Environment id, e.g. simdrive/Maze-v0 (see `simdrive envs`)."),
     steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Train for this many environment steps."),
     episodes: Optional[int] = typer.Option(None, "--episodes", min=1, help="Train for this many episodes."),
-    seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same result)."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Random seed (same seed, same result)."),
     settings: list[str] = typer.Option([], "--set", help="Agent setting key=value (repeatable)."),
     env_args: list[str] = typer.Option([], "--env-arg", help="Environment argument key=value (repeatable)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default runs/AGENT-ENV-TIME)."),
@@ -146,7 +218,7 @@ def eval_command(
     targets: list[str] = typer.Argument(..., help="POLICY [ENV]: a checkpoint written by `simdrive train`, `expert` or `random`, "
                                                   "and the environment (default: the one it was trained on). With --suite: POLICY [POLICY ...]."),
     episodes: int = typer.Option(10, "--episodes", min=1, help="Number of evaluation episodes."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the first episode."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the first episode."),
     env_args: list[str] = typer.Option([], "--env-arg", help="Environment argument key=value (repeatable)."),
     no_track: bool = typer.Option(False, "--no-track", help="Do not log the run to MLflow."),
     as_json: bool = typer.Option(False, "--json", help="End with one JSON line on stdout."),
@@ -206,7 +278,7 @@ def watch_command(
         None, "--fps", min=0.1,
         help="Frames per second of the window and the video (default: real time for driving environments, "
              "one frame per physics step; 10 for the others)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the first episode."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the first episode."),
     record: Optional[Path] = typer.Option(None, "--record", help="Write FILE.mp4 or FILE.gif instead of opening a window."),
     env_args: list[str] = typer.Option([], "--env-arg", help="Environment argument key=value (repeatable)."),
 ) -> None:
@@ -227,8 +299,8 @@ def play_command(
     vs: str = typer.Option("human", "--vs", help="Opponent: human (mouse, in a window), random, mcts:N, or another checkpoint."),
     games: int = typer.Option(2, "--games", min=1, help="Games to play; who starts alternates."),
     env: Optional[str] = typer.Option(None, "--env", help="Game id when PLAYER is not a checkpoint, e.g. simdrive/ConnectFour-v0."),
-    seed: int = typer.Option(0, "--seed", help="Seed for random players and openings."),
-    opening_moves: int = typer.Option(0, "--opening-moves", min=0, help="Random plies opening each pair of games (varies deterministic matches)."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed for random players and openings."),
+    opening_moves: Optional[int] = typer.Option(None, "--opening-moves", min=0, help="Random plies opening each pair of games (default: 2 between programs, which are deterministic; 0 against a person)."),
     as_json: bool = typer.Option(False, "--json", help="End with one JSON line on stdout."),
 ) -> None:
     """Play a board game against an agent, or pit two agents against each other."""

@@ -1,11 +1,18 @@
 """Typed configuration from the command line: ``--set key=value`` overrides parsed
 against a frozen dataclass's field types, with errors that name the key and the fix.
+
+Every path that builds an agent configuration (``--set``, a checkpoint's stored
+configuration, tuned defaults) goes through :func:`build_config`, so the same types and
+documented ranges (``agents.config_checks``) apply to all of them. YAML read from users
+(``--env-arg`` values, files) goes through :func:`load_yaml`, which refuses anchors and
+aliases (``&a [*a]`` recursion, alias "billion laughs" expansion) and deep nesting.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import types
 import typing
 from typing import Any, Literal, Mapping, Sequence
@@ -106,25 +113,102 @@ def parse_overrides(pairs: Sequence[str], config_cls: type, what: str) -> dict[s
     return values
 
 
+def check_keys(config_cls: type, values: Mapping[str, Any], what: str) -> None:
+    """Unknown keys (e.g. in a configuration read from a file) fail, naming the valid ones."""
+    names = {f.name for f in dataclasses.fields(config_cls)}
+    for key in values:
+        if not isinstance(key, str) or key not in names:
+            close = difflib.get_close_matches(str(key), list(names), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise UserError(f"unknown {what} setting '{key}'{hint}; valid settings: {', '.join(sorted(names)) or '(none)'}")
+
+
 def build_config(config_cls: type, values: Mapping[str, Any], what: str) -> Any:
-    """Instantiate the dataclass; its own validation errors become user errors."""
+    """Instantiate the dataclass with types and documented ranges checked
+    (``agents.config_checks``); validation errors become user errors."""
+    from agents.config_checks import check_config
+
+    check_keys(config_cls, values, what)
     try:
-        return config_cls(**values)
-    except (TypeError, ValueError) as error:
-        raise UserError(f"invalid {what} configuration: {error}") from None
+        config = config_cls(**values)
+        check_config(config)  # again for configs whose __post_init__ does not (idempotent)
+    except (TypeError, ValueError, OverflowError) as error:
+        raise UserError(f"invalid {what} configuration: {_one_line(error)}") from None
+    return config
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text[:500] if text else type(error).__name__
+
+
+#: Limits of YAML read from users [characters], [levels].
+MAX_YAML_CHARS = 1_000_000
+MAX_YAML_DEPTH = 32
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses anchors, aliases and nesting deeper than ``MAX_YAML_DEPTH``."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise yaml.composer.ComposerError(None, None, "anchors and aliases (&name, *name) are not allowed; write the value out",
+                                              event.start_mark)
+        self._depth += 1
+        if self._depth > MAX_YAML_DEPTH:
+            raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_YAML_DEPTH} levels", event.start_mark)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def load_yaml(text: str, source: str) -> Any:
+    """Parse YAML from a user (safe tags only, no anchors or aliases, bounded size and depth);
+    a problem becomes a ``UserError`` naming ``source`` (a file name or ``--env-arg rows``)."""
+    if len(text) > MAX_YAML_CHARS:
+        raise UserError(f"{source}: {len(text)} characters, more than the limit of {MAX_YAML_CHARS}")
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        problem = getattr(error, "problem", None) or _one_line(error)
+        raise UserError(f"{source}: not valid YAML{where}: {problem}") from None
+    except RecursionError:  # pragma: no cover - the depth limit comes first
+        raise UserError(f"{source}: nested too deeply") from None
+
+
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def _numbers(value: Any) -> Any:
+    """YAML 1.1 reads ``1e-3`` and ``1e5`` as strings; read them as numbers like ``--set`` does."""
+    if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+        number = float(value)
+        return int(number) if number.is_integer() and re.fullmatch(r"[-+]?\d+", value.strip()) else number
+    if isinstance(value, list):
+        return [_numbers(item) for item in value]
+    return value
 
 
 def parse_env_kwargs(pairs: Sequence[str]) -> dict[str, Any]:
-    """``--env-arg key=value`` pairs for ``gymnasium.make``; values parsed as YAML scalars."""
+    """``--env-arg key=value`` pairs for ``gymnasium.make``; values parsed as YAML (flow lists
+    and mappings allowed; no anchors or aliases), strings that are numbers read as numbers."""
     kwargs: dict[str, Any] = {}
     for pair in pairs:
         key, sep, text = pair.partition("=")
-        if not sep or not key.strip():
+        key = key.strip()
+        if not sep or not key:
             raise UserError(f"--env-arg expects key=value, got '{pair}'")
-        try:
-            kwargs[key.strip()] = yaml.safe_load(text) if text else ""
-        except yaml.YAMLError:
-            kwargs[key.strip()] = text
+        if not key.isidentifier():
+            raise UserError(f"--env-arg key '{key}' is not a valid argument name")
+        kwargs[key] = _numbers(load_yaml(text, f"--env-arg {key}")) if text else ""
     return kwargs
 
 

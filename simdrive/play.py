@@ -11,8 +11,11 @@
 
 Players alternate who moves first (game 0: ``player`` first). Returns a
 :class:`MatchSummary`: wins, draws and losses of ``player`` overall and split by who
-started; ``verbose`` prints it. Both sides choose deterministically (``explore=False``), so
-agent-vs-agent games repeat unless ``opening_moves`` random plies (seeded) open each pair.
+started, and how many distinct games were played; ``verbose`` prints it. Both sides choose
+deterministically (``explore=False``), so each pair of games opens with ``opening_moves``
+random plies (seeded by ``seed`` and the pair): by default ``DEFAULT_OPENING_MOVES`` when
+two programs play, none against a person. Against a person, every game starts by saying
+which side the person plays (on stdout and in the window).
 """
 
 from __future__ import annotations
@@ -25,6 +28,10 @@ import gymnasium as gym
 import numpy as np
 
 from simdrive.errors import UserError
+
+#: Random opening plies of each pair of games when no person plays (agents are deterministic:
+#: without them, every pair of games would repeat the same two games) [plies].
+DEFAULT_OPENING_MOVES = 2
 
 
 @dataclass
@@ -57,6 +64,11 @@ class MatchSummary:
     a_first: SideRecord = field(default_factory=SideRecord)
     b_first: SideRecord = field(default_factory=SideRecord)
     outcomes: list[int] = field(default_factory=list)
+    games_seen: set[tuple[int, ...]] = field(default_factory=set)  # move sequences played
+
+    @property
+    def distinct_games(self) -> int:
+        return len(self.games_seen)
 
     @property
     def score(self) -> float:
@@ -68,6 +80,7 @@ class MatchSummary:
         return {
             "env_id": self.env_id, "player_a": self.player_a, "player_b": self.player_b, "games": self.total.games,
             "score_a": self.score, "total": side(self.total), "a_moves_first": side(self.a_first), "b_moves_first": side(self.b_first),
+            "distinct_games": self.distinct_games,
         }
 
     def __str__(self) -> str:
@@ -78,7 +91,7 @@ class MatchSummary:
             f"{'A moves first':<18}{f.wins:>8}{f.draws:>8}{f.losses:>8}",
             f"{'B moves first':<18}{s.wins:>8}{s.draws:>8}{s.losses:>8}",
             f"{'total':<18}{t.wins:>8}{t.draws:>8}{t.losses:>8}",
-            f"A's score (draw = 1/2): {self.score:.3f}",
+            f"A's score (draw = 1/2): {self.score:.3f}; {self.distinct_games} distinct games",
         ])
 
 
@@ -122,7 +135,12 @@ def _player(spec: Any, env: gym.Env, seed: int) -> tuple[Any, str]:
         path = Path(spec)
         if not path.is_file():
             raise UserError(f"'{spec}' is neither a checkpoint file nor one of: human, random, mcts:N")
-        spec, name = load_agent(path, seed)[0], path.name
+        env_id = env.spec.id if env.spec is not None else None
+        agent, trained_on, _ = load_agent(path, seed)
+        if env_id is not None and trained_on != env_id:
+            raise UserError(f"checkpoint {path} was trained on {trained_on}, not {env_id}; "
+                            "play it on its own game (leave out --env) or pick a checkpoint of this game")
+        spec, name = agent, path.name
     if hasattr(spec, "bind_env"):
         spec.bind_env(env)
     return spec, name
@@ -144,12 +162,18 @@ def play(
     games: int = 2,
     env_id: str | None = None,
     seed: int = 0,
-    opening_moves: int = 0,
+    opening_moves: int | None = None,
     verbose: bool = True,
 ) -> MatchSummary:
     """Play ``games`` games of ``player`` against ``vs`` (see the module docstring)."""
     if games < 1:
         raise UserError(f"games must be >= 1, got {games}")
+    if seed < 0:
+        raise UserError(f"seed must be >= 0, got {seed}")
+    if opening_moves is None:
+        opening_moves = 0 if vs == "human" else DEFAULT_OPENING_MOVES
+    if opening_moves < 0:
+        raise UserError(f"opening moves must be >= 0, got {opening_moves}")
     from simdrive.envs_registry import make_env, resolve_env_id
 
     env_id = resolve_env_id(_env_id_of(player, env_id))
@@ -170,10 +194,16 @@ def play(
         window = BoardWindow(env.unwrapped.game, title=f"SimDrive: you vs {a_name}")
     try:
         for game_index in range(games):
-            outcome = _play_one(env, a, b, a_first=game_index % 2 == 0, window=window,
-                                opening_moves=opening_moves, pair_seed=seed + game_index // 2)
-            if outcome is None:  # the person closed the window
+            a_first = game_index % 2 == 0
+            if human and verbose:
+                print(f"game {game_index + 1}: you play {_side_name(env.unwrapped.game, not a_first)}, "
+                      f"{a_name} plays {_side_name(env.unwrapped.game, a_first)}")
+            played = _play_one(env, a, b, a_first=a_first, window=window,
+                               opening_moves=opening_moves, pair_seed=seed + game_index // 2)
+            if played is None:  # the person closed the window
                 break
+            outcome, moves = played
+            summary.games_seen.add(moves)
             summary.outcomes.append(outcome)
             summary.total.add(outcome)
             (summary.a_first if game_index % 2 == 0 else summary.b_first).add(outcome)
@@ -191,8 +221,16 @@ def play(
     return summary
 
 
-def _play_one(env: gym.Env, a: Any, b: Any, a_first: bool, window: Any, opening_moves: int, pair_seed: int) -> int | None:
-    """One game; +1 if A won, 0 draw, -1 if B (or the human) won; None if the window closed."""
+def _side_name(game: Any, first: bool) -> str:
+    """The mark of the side that moves first (X, or red in Connect Four) or second (O, yellow)."""
+    if getattr(game, "gravity", False):
+        return "red (moves first)" if first else "yellow (moves second)"
+    return "X (moves first)" if first else "O (moves second)"
+
+
+def _play_one(env: gym.Env, a: Any, b: Any, a_first: bool, window: Any, opening_moves: int,
+              pair_seed: int) -> tuple[int, tuple[int, ...]] | None:
+    """One game: (+1 if A won, 0 draw, -1 if B (or the human) won; the moves); None if the window closed."""
     from envs.boardgames.render import draw_board
 
     game = env.unwrapped.game
@@ -201,6 +239,8 @@ def _play_one(env: gym.Env, a: Any, b: Any, a_first: bool, window: Any, opening_
     ply = 0
     last = None
     terminated = False
+    moves: list[int] = []
+    you = "you play " + _side_name(game, not a_first).split(" (")[0]
     while not terminated:
         state = env.unwrapped.get_state()
         a_to_move = (ply % 2 == 0) == a_first
@@ -212,13 +252,14 @@ def _play_one(env: gym.Env, a: Any, b: Any, a_first: bool, window: Any, opening_
         elif b is not None:
             action = int(b.act(obs, explore=False))
         else:
-            window.show(draw_board(game, state, last), caption="your move: click")
+            window.show(draw_board(game, state, last), caption=f"{you}: your move, click")
             action = window.wait_for_action(state)
             if action is None:
                 return None
         obs, reward, terminated, truncated, info = env.step(action)
+        moves.append(action)
         if info.get("illegal_action"):
-            return -1 if a_to_move else 1
+            return (-1 if a_to_move else 1), tuple(moves)
         last = action
         ply += 1
         terminated = terminated or truncated
@@ -230,6 +271,5 @@ def _play_one(env: gym.Env, a: Any, b: Any, a_first: bool, window: Any, opening_
     if window is not None:
         text = {1: "I win", 0: "draw", -1: "you win"}[outcome] + " - click for the next game"
         window.show(draw_board(game, env.unwrapped.get_state(), last), caption=text)
-        if window.wait_for_action(game.initial_state()) is None:
-            return outcome
-    return outcome
+        window.wait_for_action(game.initial_state())
+    return outcome, tuple(moves)

@@ -35,7 +35,7 @@ from simdrive.agents_registry import (
 from simdrive.config import to_yaml
 from simdrive.envs_registry import make_env, make_training_env, resolve_env_id
 from simdrive.errors import UserError
-from simdrive.tracking import MlflowTracker, NullTracker, make_tracker, tracking_uri
+from simdrive.tracking import MlflowTracker, NullTracker, check_tracking, make_tracker, tracking_uri
 
 CHECKPOINT_NAME = "checkpoint.sdckpt"
 MAX_EVAL_EPISODE_STEPS = 100_000
@@ -87,6 +87,7 @@ class RunSummary:
     train_episodes: int = 0
     interrupted: bool = False
     tracking_uri: str | None = None
+    train_sweeps: int | None = None  # planning agents (DP): sweeps over the states instead of env steps
     driving: dict[str, Any] = field(default_factory=dict)  # driving metrics of the evaluation, flattened by as_dict
 
     def as_dict(self) -> dict[str, Any]:
@@ -174,22 +175,52 @@ class PlatformCallbacks(Callbacks):
 
 @contextmanager
 def _graceful_interrupt(callbacks: PlatformCallbacks) -> Iterator[None]:
-    """First Ctrl-C asks the agent to stop (a checkpoint is still written); the second aborts."""
+    """First Ctrl-C (or SIGTERM) asks the agent to stop (a checkpoint is still written); the second aborts."""
 
     def handler(signum, frame):
         if callbacks.stop_requested:
             raise KeyboardInterrupt
         callbacks.stop_requested = True
 
-    try:
-        previous = signal.signal(signal.SIGINT, handler)
-    except ValueError:  # not in the main thread
+    with _signals(handler):
         yield
-        return
+
+
+@contextmanager
+def _signals(handler: Any) -> Iterator[None]:
+    """Route SIGINT and SIGTERM to ``handler`` (main thread only), restoring the previous handlers."""
+    previous = {}
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, handler)
+    except ValueError:  # not in the main thread
+        pass
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _terminate_as_interrupt(signum, frame):
+    """SIGTERM outside training: stop like Ctrl-C (the run is recorded as KILLED)."""
+    raise KeyboardInterrupt
+
+
+def _on_sigterm(handler: Any) -> Any:
+    """Install ``handler`` for SIGTERM (main thread only); returns a function that restores the previous one."""
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not in the main thread
+        return lambda: None
+    return lambda: signal.signal(signal.SIGTERM, previous)
+
+
+def _train_counts(agent: Any, callbacks: PlatformCallbacks) -> dict[str, Any]:
+    """Steps and episodes trained; planning agents (DP) report sweeps, not environment steps."""
+    if hasattr(agent, "sweeps"):
+        return {"train_steps": 0, "train_episodes": 0, "train_sweeps": callbacks.steps}
+    return {"train_steps": callbacks.steps, "train_episodes": callbacks.episodes}
 
 
 def set_torch_threads(threads: int) -> None:
@@ -276,6 +307,10 @@ def train(request: TrainRequest) -> RunSummary:
     cls = agent_class(request.agent)
     set_torch_threads(request.threads)
     config = agent_config(cls, request.overrides, base_config)
+    if request.seed < 0:
+        raise UserError(f"--seed must be >= 0, got {request.seed}")
+    if request.track:
+        check_tracking()  # an unusable store fails here, in seconds, before anything is trained
     probe_env = make_env(env_id, env_kwargs)
     check_compatible(cls, probe_env, env_id)
     probe_env.close()
@@ -288,7 +323,10 @@ def train(request: TrainRequest) -> RunSummary:
         restore_state(agent, checkpoint, request.resume)
 
     out_dir = Path(request.out_dir) if request.out_dir else _default_out_dir(request.agent, env_id)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserError(f"cannot create output folder {out_dir} ({error.strerror or error}); choose another --out") from None
     checkpoint_path = out_dir / CHECKPOINT_NAME
     params = {
         "agent": request.agent,
@@ -318,6 +356,7 @@ def train(request: TrainRequest) -> RunSummary:
     progress = _Progress(request.show_progress, budget, f"{request.agent} on {env_id}")
     callbacks = PlatformCallbacks(tracker, progress, save, request.checkpoint_every)
     status = "FAILED"
+    restore_sigterm = _on_sigterm(_terminate_as_interrupt)
     try:
         tracker.log_params(params)
         tracker.log_text(to_yaml({"agent": request.agent, "env": env_id, "seed": request.seed,
@@ -347,7 +386,11 @@ def train(request: TrainRequest) -> RunSummary:
             _log_pictures(tracker, agent, eval_env, callbacks, f"{request.agent} on {env_id}", Path(scratch))
         eval_env.close()
         status = "KILLED" if callbacks.stop_requested else "FINISHED"
+    except KeyboardInterrupt:
+        status = "KILLED"
+        raise
     finally:
+        restore_sigterm()
         progress.close()
         env.close()
         tracker.end(status)
@@ -360,8 +403,7 @@ def train(request: TrainRequest) -> RunSummary:
         eval_return_std=result.std,
         eval_episodes=len(result.returns),
         wall_seconds=time.perf_counter() - started,
-        train_steps=callbacks.steps,
-        train_episodes=callbacks.episodes,
+        **_train_counts(agent, callbacks),
         interrupted=callbacks.stop_requested,
         tracking_uri=tracking_uri() if tracker.enabled else None,
         driving=result.driving,
@@ -373,10 +415,15 @@ def evaluate_checkpoint(
 ) -> RunSummary:
     """Evaluate a saved agent (or a built-in policy such as ``expert``) and track the run."""
     started = time.perf_counter()
+    if seed < 0:
+        raise UserError(f"--seed must be >= 0, got {seed}")
+    if track:
+        check_tracking()
     source = resolve_policy(path, env_id, seed, env_kwargs)
     env = make_env(source.env_id, eval_env_kwargs(source.agent, source.env_kwargs))
     tracker = make_tracker(track, run_name=f"eval {source.agent_name} {source.env_id}", tags={"simdrive.command": "eval"})
     status = "FAILED"
+    restore_sigterm = _on_sigterm(_terminate_as_interrupt)
     try:
         tracker.log_params({"agent": source.agent_name, "env": source.env_id, "checkpoint": str(source.checkpoint or path),
                             "episodes": episodes, "seed": seed, **{f"env.{k}": v for k, v in source.env_kwargs.items()}})
@@ -386,7 +433,11 @@ def evaluate_checkpoint(
         tracker.log_metrics({"eval_return_mean": result.mean, "eval_return_std": result.std, **_driving_metrics(result)},
                             step=episodes)
         status = "FINISHED"
+    except KeyboardInterrupt:
+        status = "KILLED"
+        raise
     finally:
+        restore_sigterm()
         env.close()
         tracker.end(status)
     return RunSummary(
