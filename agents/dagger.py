@@ -102,25 +102,42 @@ class DAggerAgent(BCAgent):
                    "offroad_rate": float(np.mean(stats["offroad"])), "expert_agreement": float(np.mean(stats["agree"]))}
         return demos, summary
 
-    def train(self, env: gym.Env, budget: Budget, callbacks: Callbacks) -> None:
+    def _base_seed(self) -> int:
+        return 1_000_000 + 10_000 * (self.seed % 1000)  # rollout seeds, apart from evaluation seeds
+
+    def start(self, env: gym.Env, budget: Budget, callbacks: Callbacks) -> Demonstrations:
+        """D (the ``data`` demonstrations, or the expert's own episodes) and pi_0 trained on it."""
         cfg = self.config
         self.check_env(env)
-        base = 1_000_000 + 10_000 * (self.seed % 1000)  # rollout seeds, apart from evaluation seeds
         if cfg.data:
             demos = self.load_demonstrations(cfg.data)
         else:
-            demos, _ = self.rollout(env, cfg.expert_episodes, base, beta=1.0)
+            demos, _ = self.rollout(env, cfg.expert_episodes, self._base_seed(), beta=1.0)
         self.fit(demos, budget, callbacks)
-        for it in range(cfg.iterations + 1):
-            seed = base + 100_000 + it * cfg.episodes_per_iteration
-            new, summary = self.rollout(env, cfg.episodes_per_iteration, seed, beta=cfg.beta if it < cfg.iterations else 0.0)
-            summary["samples"] = float(len(demos))
-            self.history.append({"iteration": float(it), **summary})
-            callbacks.on_metrics(it, {f"dagger_{k}": v for k, v in summary.items()})
-            if it == cfg.iterations or not callbacks.on_step(self.samples, self.epochs):
-                break
+        return demos
+
+    def iterate(self, env: gym.Env, demos: Demonstrations, it: int, budget: Budget, callbacks: Callbacks,
+                retrain: bool = True) -> tuple[Demonstrations, dict[str, float]]:
+        """Round ``it``: pi_{it} drives and is scored; with ``retrain``, its states labelled by the
+        expert join D and pi_{it+1} is trained on it. Returns D and pi_{it}'s statistics."""
+        cfg = self.config
+        seed = self._base_seed() + 100_000 + it * cfg.episodes_per_iteration
+        new, summary = self.rollout(env, cfg.episodes_per_iteration, seed, beta=cfg.beta if retrain else 0.0)
+        summary["samples"] = float(len(demos))
+        self.history.append({"iteration": float(it), **summary})
+        callbacks.on_metrics(it, {f"dagger_{k}": v for k, v in summary.items()})
+        if retrain:
             demos = concat_demos([demos, new])
             self.fit(demos, budget, callbacks, epochs=cfg.epochs_per_iteration)
+        return demos, summary
+
+    def train(self, env: gym.Env, budget: Budget, callbacks: Callbacks) -> None:
+        demos = self.start(env, budget, callbacks)
+        for it in range(self.config.iterations + 1):
+            last = it == self.config.iterations
+            demos, _ = self.iterate(env, demos, it, budget, callbacks, retrain=not last)
+            if last or not callbacks.on_step(self.samples, self.epochs):
+                break
         callbacks.on_step(self.samples, self.epochs)
 
     def state_dict(self) -> dict[str, Any]:

@@ -344,8 +344,9 @@ app.add_typer(data_app, name="data")
 @collect_app.command("expert")
 @user_errors
 def collect_expert_command(
-    env: str = typer.Argument(..., help="Environment with a built-in expert, e.g. simdrive/Highway-v0."),
+    env: Optional[str] = typer.Argument(None, help="Environment with a built-in expert, e.g. simdrive/Highway-v0 (or --suite)."),
     episodes: int = typer.Option(..., "--episodes", min=1, help="Episodes to record."),
+    suite: Optional[str] = typer.Option(None, "--suite", help="Drive a scenario suite's scenarios in turn (held-out repetitions) instead of ENV."),
     out: str = typer.Option(..., "--out", help="New dataset: a Minari id such as simdrive/highway-expert-v0 (stored under $MINARI_DATASETS_PATH)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the first episode (then seed+1, ...)."),
     perturb: Optional[str] = typer.Option(None, "--perturb", help="Push the ego off its path (ChauffeurNet): on, or p=0.1,lateral=1.0,heading=0.05."),
@@ -363,7 +364,7 @@ def collect_expert_command(
             typer.echo(f"episode {index + 1}/{episodes}: {len(episode)} steps, {episode.metadata['outcome']}", err=True)
 
     summary = collect_expert(env, parse_env_kwargs(env_args), episodes, out, seed=seed, perturb=parse_perturb(perturb),
-                             sensors=sensors, overwrite=overwrite, on_episode=progress)
+                             sensors=sensors, overwrite=overwrite, on_episode=progress, suite=suite)
     _print_summary(f"collected {out}", {k: (json.dumps(v) if isinstance(v, dict) else v) for k, v in summary.as_dict().items()}, False)
     if as_json:
         sys.stdout.write(json.dumps(summary.as_dict()) + "\n")

@@ -425,43 +425,76 @@ def driving_kwargs(env_id: str, env_kwargs: Mapping[str, Any], sensors: str | No
     return kwargs
 
 
-def collect_expert(env_id: str, env_kwargs: Mapping[str, Any], episodes: int, out: str, *, seed: int = 0,
+#: suite repetitions used for demonstrations start here, far from the evaluation's 0, 1, 2, ...
+SUITE_REPETITION_OFFSET = 1000
+
+
+def _episode_sources(env_id: str | None, kwargs: Mapping[str, Any], episodes: int, seed: int, suite: str | None):
+    """(env, seed, scenario name, script) per episode: one env reused, or a suite's scenarios in
+    turn, repetitions ``SUITE_REPETITION_OFFSET + seed + k`` (held out from evaluation seeds)."""
+    from simdrive.envs_registry import make_env
+
+    if suite is None:
+        env = make_env(env_id, kwargs)
+        try:
+            for index in range(episodes):
+                yield env, seed + index, "", None
+        finally:
+            env.close()
+        return
+    from simdrive.evaluation.episodes import make_scenario_env
+    from simdrive.evaluation.schema import load_suite, sample
+
+    spec = load_suite(suite)
+    for index in range(episodes):
+        scenario = spec.scenarios[index % len(spec.scenarios)]
+        sampled = sample(spec, scenario, SUITE_REPETITION_OFFSET + seed + index // len(spec.scenarios))
+        env = make_scenario_env(sampled, dict(kwargs))
+        try:
+            yield env, sampled.seed, f"{spec.name}/{scenario.name}", sampled.script()
+        finally:
+            env.close()
+
+
+def collect_expert(env_id: str | None, env_kwargs: Mapping[str, Any], episodes: int, out: str, *, seed: int = 0,
                    perturb: Perturbation | None = None, sensors: str | None = None, overwrite: bool = False,
-                   on_episode: Callable[[int, Episode], None] | None = None,
-                   scenarios: list[tuple[str, Any]] | None = None) -> CollectSummary:
-    """Let the env's expert drive ``episodes`` episodes (seeds ``seed``, ``seed+1``, ...) into
-    dataset ``out``. ``scenarios``: (name, script factory(seed)) pairs cycled over episodes."""
+                   on_episode: Callable[[int, Episode], None] | None = None, suite: str | None = None) -> CollectSummary:
+    """Let the env's expert drive ``episodes`` episodes into dataset ``out``: on ``env_id``
+    (seeds ``seed``, ``seed+1``, ...), or on the scenarios of ``suite`` in turn (held-out
+    repetitions, see :func:`_episode_sources`)."""
     from simdrive.envs_registry import make_env, resolve_env_id
 
+    if (env_id is None) == (suite is None):
+        raise UserError("give an environment or --suite NAME, not both")
+    if suite is not None:
+        from simdrive.evaluation.schema import load_suite
+
+        env_id = load_suite(suite).scenarios[0].env_id
     env_id = resolve_env_id(env_id)
     kwargs = driving_kwargs(env_id, env_kwargs, sensors)
-    env = make_env(env_id, kwargs)
-    if not callable(getattr(env.unwrapped, "expert_action", None)):
-        env.close()
-        raise UserError(f"{env_id} has no built-in expert to collect from; try simdrive/Highway-v0 (or record yourself with 'simdrive drive --record')")
-    if perturb is not None and not hasattr(env.unwrapped, "core"):
-        env.close()
-        raise UserError(f"--perturb needs a driving environment (simdrive/Highway-v0, ...), not {env_id}")
-    description = f"expert demonstrations on {env_id}" + (f", perturbed {dataclasses.asdict(perturb)}" if perturb else "")
-    writer = DatasetWriter(out, env, source="expert", description=description, overwrite=overwrite)
+    probe = make_env(env_id, kwargs)
+    try:
+        if not callable(getattr(probe.unwrapped, "expert_action", None)):
+            raise UserError(f"{env_id} has no built-in expert to collect from; try simdrive/Highway-v0 "
+                            "(or record yourself with 'simdrive drive --record')")
+        if perturb is not None and not hasattr(probe.unwrapped, "core"):
+            raise UserError(f"--perturb needs a driving environment (simdrive/Highway-v0, ...), not {env_id}")
+        where = f"suite {suite}" if suite else env_id
+        description = f"expert demonstrations on {where}" + (f", perturbed {dataclasses.asdict(perturb)}" if perturb else "")
+        writer = DatasetWriter(out, probe, source="expert", description=description, overwrite=overwrite)
+    finally:
+        probe.close()
     outcomes: Counter[str] = Counter()
     returns: list[float] = []
     interrupted = False
     try:
         with terminate_as_interrupt():
-            for index in range(episodes):
-                ep_seed = seed + index
-                scenario_name, options = "", {}
-                script = None
-                if scenarios:
-                    scenario_name, factory = scenarios[index % len(scenarios)]
-                    script = factory(ep_seed)
+            for index, (env, ep_seed, scenario_name, script) in enumerate(_episode_sources(env_id, kwargs, episodes, seed, suite)):
                 if perturb is not None:
                     script = PerturbationScript(perturb, ep_seed, inner=script)
-                if script is not None:
-                    options["scenario"] = script
+                options = {"scenario": script} if script is not None else {}
                 episode = run_episode(env, lambda obs: env.unwrapped.expert_action(), ep_seed, options)
-                episode.metadata.update(scenario=scenario_name, source="expert", env_id=env_id,
+                episode.metadata.update(scenario=scenario_name, source="expert", env_id=env.spec.id if env.spec else env_id,
                                         perturbed=perturb is not None,
                                         pushes=getattr(script, "pushes", 0) if perturb else 0)
                 writer.add(episode)
@@ -474,8 +507,6 @@ def collect_expert(env_id: str, env_kwargs: Mapping[str, Any], episodes: int, ou
     except BaseException:
         writer.abort()
         raise
-    finally:
-        env.close()
     path = writer.close()
     if path is None:
         raise UserError("no episode was completed, so no dataset was written")

@@ -44,3 +44,57 @@ def confusion_png(matrix: np.ndarray, names: Sequence[str], path: Path, title: s
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+class SuiteEnv:
+    """One Gymnasium-style env that plays a suite's scenarios in turn (a new scenario and held-out
+    repetition at every reset), with the expert of the current scenario's env: the learner's
+    world for DAgger on a suite. ``env_kwargs`` are the policy's own settings (observation...)."""
+
+    #: learner repetitions start here: apart from evaluation (0, 1, ...) and demonstrations
+    REPETITION_OFFSET = 5000
+
+    def __init__(self, suite: str, env_kwargs: dict[str, Any] | None = None, seed: int = 0):
+        import gymnasium as gym
+
+        from simdrive.evaluation.schema import load_suite
+
+        self.spec_suite = load_suite(suite)
+        self.env_kwargs = dict(env_kwargs or {})
+        self.count = int(seed)
+        self.env: Any = None
+        probe = self._make(0)
+        self.observation_space, self.action_space = probe.observation_space, probe.action_space
+        probe.close()
+        self.metadata = {"render_modes": []}
+        self.render_mode = None
+        self.spec = None
+        self.unwrapped = self
+        self.np_random = gym.utils.seeding.np_random(seed)[0]
+
+    def _make(self, index: int):
+        from simdrive.evaluation.episodes import make_scenario_env
+        from simdrive.evaluation.schema import sample
+
+        scenarios = self.spec_suite.scenarios
+        scenario = scenarios[index % len(scenarios)]
+        self._sampled = sample(self.spec_suite, scenario, self.REPETITION_OFFSET + index // len(scenarios))
+        return make_scenario_env(self._sampled, self.env_kwargs)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        if self.env is not None:
+            self.env.close()
+        self.env = self._make(self.count)
+        self.count += 1
+        return self.env.reset(seed=self._sampled.seed, options={"scenario": self._sampled.script()})
+
+    def step(self, action):
+        return self.env.step(action)
+
+    def expert_action(self):
+        return self.env.unwrapped.expert_action()
+
+    def close(self) -> None:
+        if self.env is not None:
+            self.env.close()
+            self.env = None
