@@ -282,6 +282,12 @@ def _log_pictures(tracker, agent, env, callbacks: PlatformCallbacks, title: str,
     table = plots.value_table(agent, env, folder / "value_table.png", title)
     if table is not None:
         tracker.log_artifact(table)
+    confusion = getattr(agent, "confusion_matrix", None)  # classifiers (behavioural cloning)
+    matrix = confusion() if callable(confusion) else None
+    if matrix is not None:
+        from simdrive.imitation import class_names, confusion_png
+
+        tracker.log_artifact(confusion_png(matrix, class_names(env, len(matrix)), folder / "confusion_matrix.png", title))
 
 
 def train(request: TrainRequest) -> RunSummary:
