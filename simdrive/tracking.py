@@ -56,7 +56,14 @@ class TrackingError(UserError):
 
 
 def tracking_uri() -> str:
-    return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    """``$MLFLOW_TRACKING_URI`` or ``sqlite:///mlflow.db``; a relative SQLite path made absolute
+    (MLflow keeps one engine per URI, so a relative one would follow the first working directory)."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    db = sqlite_path(uri)
+    if db is not None and not db.is_absolute():
+        query = uri.partition("?")[2]
+        uri = f"sqlite:///{os.path.abspath(db)}" + (f"?{query}" if query else "")
+    return uri
 
 
 def _one_line(error: BaseException, limit: int = 300) -> str:
