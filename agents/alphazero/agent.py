@@ -105,6 +105,8 @@ class AlphaZeroConfig:
     RANGES: ClassVar[Mapping[str, Spec]] = {
         "channels": Range(1, 1024), "blocks": Range(0, 64), "value_hidden": Range(1, 4096),
         "simulations": Range(1, 1_000_000), "eval_simulations": Range(1, 1_000_000), "c_puct": Range(0.0, 1000.0),
+        "fast_simulations": Range(1, 1_000_000), "full_search_prob": Range(0.0, 1.0), "value_target_mix": Range(0.0, 1.0),
+        "parallel_games": Range(1, 100_000),
         "leaf_batch": Range(1, 1024), "dirichlet_alpha": Range(0.0, 1000.0, low_open=True), "dirichlet_eps": Range(0.0, 1.0),
         "temperature_moves": Range(0, 10_000), "games_per_iteration": Range(1, 100_000), "replay_iterations": Range(1, 10_000),
         "train_steps": Range(0, 10_000_000), "batch_size": Range(1, 65_536), "lr": Range(0.0, 10.0, low_open=True),
