@@ -9,6 +9,7 @@ names the key (and the valid keys). Units are in brackets.
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,6 +30,9 @@ _RANGES: dict[str, tuple[float, float]] = {
     "policy_frequency": (0.1, 100.0),
     "ego_speed": (0.0, 60.0),
     "spawn_spacing": (6.0, 500.0),
+    "emergency_decel": (1.0, 15.0),
+    "max_lateral_accel": (1.0, 15.0),
+    "max_steer_rate": (0.05, 10.0),
     "max_speed": (1.0, 80.0),
     "lidar_beams": (1, 4096),
     "lidar_fov": (1e-3, 2 * np.pi),
@@ -73,6 +77,11 @@ class DrivingConfig:
     max_speed: float = 40.0  # speed limit of the bicycle model [m/s]
     style_probs: tuple[float, float, float] = (0.6, 0.2, 0.2)  # traffic styles normal/aggressive/defensive [-]
     spawn_spacing: float = 20.0  # traffic density: spacing of the initial placement slots along lanes [m]
+    density_range: tuple[float, float] = (0.6, 1.0)  # traffic kept on the map, drawn per episode, fraction of `vehicles` [-]
+    traffic_speed_range: tuple[float, float] = (0.8, 1.0)  # traffic desired-speed factor, drawn per episode [-]
+    emergency_decel: float = 8.0  # traffic's hardest braking; comfortable braking is 2.5-4 by driver style [m/s^2]
+    max_lateral_accel: float = 7.0  # friction limit on every vehicle's lateral acceleration [m/s^2]
+    max_steer_rate: float = 0.8  # front-wheel angle rate limit of every vehicle [rad/s]
     # actions
     action: Literal["meta", "discrete", "continuous"] = "meta"  # action space kind
     target_speeds: tuple[float, ...] = (10.0, 15.0, 20.0, 25.0, 30.0)  # meta-action speed levels [m/s]
@@ -131,6 +140,21 @@ class DrivingConfig:
             raise ValueError(f"{type(self).__name__}.target_speeds must be a non-empty ascending tuple")
         if min(self.style_probs) < 0 or sum(self.style_probs) <= 0:
             raise ValueError(f"{type(self).__name__}.style_probs must be non-negative with a positive sum")
+        for name in ("density_range", "traffic_speed_range", "reward_speed_range"):
+            lo, hi = getattr(self, name)
+            if not 0 <= lo <= hi:
+                raise ValueError(f"{type(self).__name__}.{name}={(lo, hi)!r}: must be 0 <= low <= high")
+        if self.density_range[1] > 1.0 or self.traffic_speed_range[1] > 2.0:
+            raise ValueError(f"{type(self).__name__}: density_range is at most 1, traffic_speed_range at most 2")
+        if min(self.target_speeds) < 0 or max(self.target_speeds) > self.max_speed:
+            raise ValueError(f"{type(self).__name__}.target_speeds must lie in [0, max_speed={self.max_speed}]")
+        for name in ("discrete_steer", "discrete_throttle", "discrete_brake"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{type(self).__name__}.{name}={getattr(self, name)!r}: a fraction in [0, 1]")
+        for name in ("progress_weight", "speed_weight", "centering_weight", "collision_reward", "offroad_reward",
+                     "red_light_reward", "goal_reward"):
+            if abs(getattr(self, name)) > 1e6:
+                raise ValueError(f"{type(self).__name__}.{name}={getattr(self, name)!r}: must lie in [-1e6, 1e6]")
 
     @property
     def substeps(self) -> int:
@@ -140,7 +164,9 @@ class DrivingConfig:
         return WorldParams(
             vehicles=self.vehicles, obstacles=self.obstacles, sim_frequency=self.sim_frequency,
             max_speed=self.max_speed, ego_speed=self.ego_speed, style_probs=tuple(self.style_probs),
-            spawn_spacing=self.spawn_spacing,
+            spawn_spacing=self.spawn_spacing, density_range=tuple(self.density_range),
+            speed_factor_range=tuple(self.traffic_speed_range), emergency_decel=self.emergency_decel,
+            max_lateral_accel=self.max_lateral_accel, max_steer_rate=self.max_steer_rate,
         )
 
     def build_map(self) -> maps.Map:  # pragma: no cover - overridden
@@ -160,8 +186,19 @@ def _check_type(cls: str, name: str, val, hint) -> None:
             raise ValueError(f"{cls}.{name}={val!r}: must be one of {typing.get_args(hint)}")
     elif origin is tuple:
         ok = isinstance(val, tuple)
+        args = typing.get_args(hint)
+        if ok and args and args[-1] is not Ellipsis and len(val) != len(args):
+            raise ValueError(f"{cls}.{name}={val!r}: expected {len(args)} values")
+        if ok and args and args[0] in (float, int):
+            numeric = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in val)
+            if not numeric:
+                raise TypeError(f"{cls}.{name}={val!r}: expected numbers")
+            if not all(math.isfinite(x) for x in val):
+                raise ValueError(f"{cls}.{name}={val!r}: values must be finite numbers")
     if not ok:
         raise TypeError(f"{cls}.{name}={val!r}: expected {getattr(hint, '__name__', hint)}")
+    if hint is float and not math.isfinite(val):
+        raise ValueError(f"{cls}.{name}={val!r}: must be a finite number")
 
 
 @dataclass(frozen=True)

@@ -286,14 +286,13 @@ class DrivingEnv(gym.Env):
         return obs, {"route_completion": 0.0, "distance": 0.0}
 
     def _place_ego_lane(self, k: int) -> None:
-        w, m, r = self.world, self.core.map, self.world.road
+        w, m = self.world, self.core.map
         if not 0 <= k < len(m.start_lanes):
             raise ValueError(f"options['ego_lane'] must be in [0, {len(m.start_lanes) - 1}]")
-        ln = m.start_lanes[k]
-        x, y, h = r.to_world(np.array([r.lane_sec[ln]]), np.array([m.start_s]), np.array([r.lane_offset[ln]]))
-        w.x[0, 0], w.y[0, 0], w.h[0, 0] = x[0], y[0], h[0]
-        w.lane[0, 0] = w.tlane[0, 0] = ln
-        w.d[0, 0] = r.lane_offset[ln]
+        w.place_obstacle(0, 0, int(m.start_lanes[k]), m.start_s, float(w.length[0, 0]), float(w.width[0, 0]), kind=0,
+                         speed=float(w.v[0, 0]))
+        self.core.prev_progress[0] = w.ego_progress()[0]
+        self.core.dyn.reset(w, np.array([0]))
 
     def step(self, action):
         hook = self._physics_frame if self.render_mode in ("human", "rgb_array_list") else None

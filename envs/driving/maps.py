@@ -37,8 +37,11 @@ class Map:
     spawn_lanes: np.ndarray  # lanes where recycled traffic re-enters ("entries" mode)
     spawn_mode: str = "window"  # "window": around the ego on its section; "entries": at spawn_lanes' starts
     window: tuple[float, float] = (-150.0, 350.0)  # traffic placement window around the ego, "window" mode [m]
-    lights: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))  # (G, 4): lane, cycle [s], green start [s], green end [s]
-    yield_lanes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # lanes that give way where they merge
+    lights: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))  # (G, 2): lane it governs (at its end), phase
+    phases: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # (P, 2): green start within the cycle [s], green time [s]
+    amber: float = 3.0  # amber time after each green [s]
+    cycle: float = 1.0  # light cycle [s]
+    yield_lanes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # lanes that give way where they merge (entries)
 
     @property
     def route_length(self) -> float:
@@ -169,8 +172,10 @@ _TURNS = ("right", "straight", "left")
 class IntersectionParams:
     """A four-way signalized intersection of two-lane roads (one lane each way).
 
-    Lights give each approach its own protected phase in turn (east, north, west, south):
-    ``green`` seconds of green then ``clearance`` seconds of all-red.
+    Two phases: north-south, then east-west, each ``green`` seconds of green, ``amber`` of
+    amber and ``clearance`` of all-red. Left turns are permissive: they give way to oncoming
+    straight and right-turning traffic (see :mod:`.junctions`). The world shifts the cycle by a
+    seeded offset per episode.
     """
 
     lane_width: float = 4.0  # [m]
@@ -178,14 +183,14 @@ class IntersectionParams:
     box: float = 10.0  # half size of the intersection box [m]
     speed_limit: float = 13.0  # on the approaches [m/s]
     turn_speed: float = 8.0  # inside the intersection [m/s]
-    green: float = 7.0  # green time per approach [s]
-    clearance: float = 3.0  # all-red after each green [s]
-    first_green: float = 8.0  # when the ego's approach first turns green [s]
+    green: float = 12.0  # green time per phase [s]
+    amber: float = 3.0  # amber after each green [s]
+    clearance: float = 2.0  # all-red after each amber [s]
     turn: str = "left"  # the ego's manoeuvre: left, straight or right
 
     def __post_init__(self):
         _check(self, lane_width=(2.0, 6.0), arm_length=(30.0, 1000.0), box=(5.0, 40.0), speed_limit=(1.0, 40.0),
-               turn_speed=(1.0, 40.0), green=(1.0, 120.0), clearance=(0.0, 30.0))
+               turn_speed=(1.0, 40.0), green=(1.0, 120.0), amber=(0.0, 10.0), clearance=(0.0, 30.0))
         if self.turn not in _TURNS:
             raise ValueError(f"IntersectionParams.turn={self.turn!r}: must be one of {_TURNS}")
 
@@ -216,22 +221,23 @@ def build_intersection(p: IntersectionParams = IntersectionParams()) -> Map:
             p0 = b.sections[inc[k]].points[-1] - n * w * ln  # lane offsets grow to the left of travel (-n)
             p1 = b.sections[out[j]].points[0]
             pts = bezier(p0, th + np.pi, p1, angles[j], step=1.0)
-            q = b.add(pts, [0.0], w, p.turn_speed, f"{turn}", lane_change=False, junction=True)
+            q = b.add(pts, [0.0], w, p.turn_speed, f"{turn}", lane_change=False, junction=True, priority=1 if turn == "left" else 2)
             b.link(inc[k], ln, q, 0)
             b.link(q, 0, out[j], 0)
             conn[(k, turn)] = q
     b.area(np.array([[-A, -A], [A, -A], [A, A], [-A, A]]))
     road = b.build()
-    period = p.green + p.clearance
+    period = p.green + p.amber + p.clearance
     ego_arm = 3
-    # phases in turn (both lanes of an approach together), the ego's approach first (after ``first_green`` s)
-    start = {k: p.first_green + ((k - ego_arm) % 4) * period for k in range(4)}
-    lights = np.array([[road.sec_lane[inc[k]] + ln, 4 * period, start[k], start[k] + p.green] for k in range(4) for ln in (0, 1)], float)
+    # phase 0: north-south (arms 1, 3); phase 1: east-west (arms 0, 2); both lanes of an approach together
+    lights = np.array([[road.sec_lane[inc[k]] + ln, k % 2 == 0] for k in range(4) for ln in (0, 1)], np.int64)
+    phases = np.array([[0.0, p.green], [period, p.green]])
     route = np.array([inc[ego_arm], conn[(ego_arm, p.turn)], out[(ego_arm + {"right": 1, "straight": 2, "left": 3}[p.turn]) % 4]])
     inc_l = np.concatenate([road.sec_lane[q] + np.arange(2) for q in inc])
     out_l = road.sec_lane[np.array(out)]
     ego_lane = road.sec_lane[inc[ego_arm]] + (1 if p.turn == "left" else 0)
-    return Map(road, route, np.array([ego_lane]), 20.0, L - 20.0, np.concatenate([inc_l, out_l]), inc_l, "entries", lights=lights)
+    return Map(road, route, np.array([ego_lane]), 20.0, L - 20.0, np.concatenate([inc_l, out_l]), inc_l, "entries", lights=lights,
+               phases=phases, amber=p.amber, cycle=2 * period)
 
 
 @dataclass(frozen=True)
@@ -265,7 +271,8 @@ def build_roundabout(p: RoundaboutParams = RoundaboutParams()) -> Map:
         a0, a1 = nodes[i], nodes[(i + 1) % 8]
         while a1 <= a0:
             a1 += 2 * np.pi
-        ring.append(b.add(arc((0.0, 0.0), R, a0, a1, step=1.5), [0.0], w, p.ring_speed, "ring", lane_change=False, junction=True))
+        ring.append(b.add(arc((0.0, 0.0), R, a0, a1, step=1.5), [0.0], w, p.ring_speed, "ring", lane_change=False, junction=True,
+                          priority=2))
     for i in range(8):
         b.link(ring[i], 0, ring[(i + 1) % 8], 0)
     inc, out, entry, exitc = [], [], [], []
@@ -277,7 +284,7 @@ def build_roundabout(p: RoundaboutParams = RoundaboutParams()) -> Map:
         ea = th + delta
         ep = R * np.array([np.cos(ea), np.sin(ea)])
         qe = b.add(bezier(b.sections[qi].points[-1], th + np.pi, ep, ea + np.pi / 2, 1.0), [0.0], w, 0.6 * p.ring_speed, "entry",
-                   lane_change=False, junction=True)
+                   lane_change=False, junction=True, priority=1)  # entering traffic gives way to the ring
         xa = th - delta
         xp = R * np.array([np.cos(xa), np.sin(xa)])
         qx = b.add(bezier(xp, xa + np.pi / 2, b.sections[qo].points[0], th, 1.0), [0.0], w, p.ring_speed, "exit",

@@ -92,6 +92,7 @@ class SectionSpec:
     name: str = ""  # for debugging and drawing
     lane_change: bool = True  # whether traffic may change lanes inside this section
     junction: bool = False  # inside an intersection/roundabout connector (no lane markings)
+    priority: int = 2  # right of way where junction lanes cross or merge: the lower rank yields [-]
 
 
 class RoadBuilder:
@@ -102,11 +103,12 @@ class RoadBuilder:
         self.links: list[tuple[int, int, int, int]] = []  # (sec_from, lane_from, sec_to, lane_to)
         self.areas: list[np.ndarray] = []  # extra drivable convex polygons (junction plazas)
 
-    def add(self, points, offsets, lane_width=4.0, speed_limit=30.0, name="", lane_change=True, junction=False) -> int:
+    def add(self, points, offsets, lane_width=4.0, speed_limit=30.0, name="", lane_change=True, junction=False, priority=2) -> int:
         pts = np.asarray(points, float)
         keep = np.concatenate([[True], np.linalg.norm(np.diff(pts, axis=0), axis=1) > 1e-6])
         self.sections.append(
-            SectionSpec(pts[keep], tuple(float(o) for o in offsets), float(lane_width), float(speed_limit), name, lane_change, junction)
+            SectionSpec(pts[keep], tuple(float(o) for o in offsets), float(lane_width), float(speed_limit), name, lane_change, junction,
+                        int(priority))
         )
         return len(self.sections) - 1
 

@@ -1,0 +1,186 @@
+"""Who may enter where: traffic lights with amber, and right of way where junction lanes cross,
+merge or split. Build-time tables (numpy) and the per-step decisions (numba), in one place.
+
+**Lights.** Every signalized lane belongs to a phase; phases follow each other on a fixed
+cycle of ``green`` + ``amber`` + all-red ``clearance`` seconds each, shifted per episode by a
+seeded offset. A vehicle stops for red if it can (with its emergency deceleration), and for
+amber only if it can stop comfortably (else it clears the junction: the amber dilemma).
+
+**Conflict zones.** For every pair of junction lanes whose centre lines come closer than
+``ZONE_DISTANCE`` (crossing, merging or splitting), the stretch of each lane where that
+happens is a conflict zone. A vehicle about to enter a zone gives way (stops before it) when
+another vehicle is inside it, or will reach it before this one has cleared it plus a critical
+gap and has the right of way: the lane with the higher ``SectionSpec.priority`` has it
+(ring over entries at a roundabout, straight and right turns over permissive left turns);
+between equal ranks the first to arrive has it; and anyone who can no longer stop
+comfortably has it (a committed vehicle). Only vehicles that will not stop at a light of
+their own before the zone count.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from .state import ACTIVE, AMAX, BCOMF, IGNORE, KIND, LEN, NEXT, S, STATIC, TLANE, V, YIELDING
+
+ZONE_DISTANCE = 3.2  # two lanes conflict where their centre lines are closer than this [m]
+# light states
+RED, AMBER, GREEN = 0, 1, 2
+
+
+# --------------------------------------------------------------------------- build time
+def conflict_zones(road, sample: float = 0.5):
+    """Conflict zones between the lanes of junction sections.
+
+    Returns ``(conf0, nconf, zones, other, prio)``: for lane ``l`` its conflicts are rows
+    ``conf0[l] : conf0[l] + nconf[l]`` of ``zones`` (C, 4) = zone start and end on the lane
+    and on the other lane [m of their sections' arc length], ``other`` (C,) the other lane,
+    ``prio`` (C,) +1 this lane has the right of way, -1 it gives way, 0 first come first served.
+    """
+    L = road.num_lanes
+    junction = np.array([sp.junction for sp in road.specs], bool)
+    rank = np.array([sp.priority for sp in road.specs], np.int64)
+    lanes = [ln for ln in range(L) if junction[road.lane_sec[ln]]]
+    lines = {ln: _lane_samples(road, ln, sample) for ln in lanes}
+    linked = {(int(a), int(b)) for a in range(L) for b in road.lane_succ[a] if b >= 0}
+    rows: list[list[tuple]] = [[] for _ in range(L)]
+    for i, a in enumerate(lanes):  # build time: a few dozen junction lanes
+        for b in lanes[i + 1 :]:
+            if road.lane_sec[a] == road.lane_sec[b] or (a, b) in linked or (b, a) in linked:
+                continue
+            pa, sa = lines[a]
+            pb, sb = lines[b]
+            dist = np.hypot(pa[:, None, 0] - pb[None, :, 0], pa[:, None, 1] - pb[None, :, 1])
+            close = dist < ZONE_DISTANCE
+            if not close.any():
+                continue
+            ia, ib = close.any(1), close.any(0)
+            za = (sa[ia].min(), sa[ia].max())
+            zb = (sb[ib].min(), sb[ib].max())
+            ra, rb = rank[road.lane_sec[a]], rank[road.lane_sec[b]]
+            p = int(np.sign(ra - rb))
+            rows[a].append((za[0], za[1], zb[0], zb[1], b, p))
+            rows[b].append((zb[0], zb[1], za[0], za[1], a, -p))
+    nconf = np.array([len(r) for r in rows], np.int64)
+    conf0 = np.concatenate([[0], np.cumsum(nconf)[:-1]]).astype(np.int64)
+    flat = [c for r in rows for c in r]
+    zones = np.array([c[:4] for c in flat], float).reshape(-1, 4)
+    other = np.array([c[4] for c in flat], np.int64)
+    prio = np.array([c[5] for c in flat], np.int64)
+    return conf0, nconf, zones, other, prio
+
+
+def _lane_samples(road, lane: int, step: float):
+    """Points along a lane's centre line every ~``step`` m and their section arc length [m]."""
+    q = road.lane_sec[lane]
+    pts = road.boundary(q, road.lane_offset[lane])
+    a, b = road.sec_seg[q], road.sec_seg[q + 1]
+    s = np.append(road.seg_s0[a:b], road.sec_length[q])
+    n = max(2, int(np.ceil(s[-1] / step)) + 1)
+    ss = np.linspace(0.0, s[-1], n)
+    return np.stack([np.interp(ss, s, pts[:, 0]), np.interp(ss, s, pts[:, 1])], 1), ss
+
+
+# --------------------------------------------------------------------------- per step
+@nb.njit(cache=True)
+def light_state(t, offset, override, start, green, amber, cycle):
+    """RED, AMBER or GREEN at time ``t`` [s] for a phase that turns green at ``start`` [s] of a
+    ``cycle`` [s] for ``green`` [s], then amber for ``amber`` [s]; ``offset`` [s] shifts the
+    cycle; ``override`` -1 follows the cycle, else forces RED, AMBER or GREEN (0/2 kept for
+    the old 0 = red, 1 = green convention: 1 means GREEN, 2 AMBER)."""
+    if override == 0:
+        return RED
+    if override == 1:
+        return GREEN
+    if override == 2:
+        return AMBER
+    tau = (t - offset - start) % cycle
+    if tau < green:
+        return GREEN
+    if tau < green + amber:
+        return AMBER
+    return RED
+
+
+@nb.njit(cache=True)
+def travel_time(dist, v, a, vmax):
+    """Time [s] to cover ``dist`` [m] from speed ``v`` [m/s] accelerating at ``a`` [m/s^2] up to
+    ``vmax`` [m/s] (then cruising); ``a = 0``: at constant speed."""
+    if dist <= 0.0:
+        return 0.0
+    if a <= 1e-9 or v >= vmax:
+        return dist / max(v, 1e-3)
+    t1 = (vmax - v) / a
+    d1 = 0.5 * (v + vmax) * t1
+    if dist <= d1:
+        return (-v + np.sqrt(v * v + 2.0 * a * dist)) / a
+    return t1 + (dist - d1) / vmax
+
+
+@nb.njit(cache=True)
+def give_way(w, F, I, B, path, pathd, light_stop, v0eff, LF, conf0, nconf, zones, other, prio,
+             crit_gap, b_emerg, ystop):
+    """Gap acceptance at every conflict zone on each vehicle's path (up to 3 lanes ahead).
+
+    ``path[i, k]`` is the k-th lane of vehicle i's path (-1 past its end), ``pathd[i, k]`` the
+    distance [m] from i's centre to the start of that lane along the path (negative for the
+    lane it is on); ``light_stop[i]`` the distance to a stop line i will respect (inf none).
+    Writes ``ystop[i]``: bumper gap [m] to the line where i must wait (inf: none) and
+    ``I[YIELDING, w, i]``: the slot it waits for (-1 none).
+    """
+    nv = F.shape[2]
+    for i in range(nv):
+        ystop[i] = np.inf
+        I[YIELDING, w, i] = -1
+    for i in range(nv):
+        if not B[ACTIVE, w, i] or I[KIND, w, i] == STATIC or B[IGNORE, w, i]:
+            continue
+        Li, vi = F[LEN, w, i], F[V, w, i]
+        ai = F[AMAX, w, i]
+        for k in range(path.shape[1]):
+            la = path[i, k]
+            if la < 0:
+                break
+            for c in range(conf0[la], conf0[la] + nconf[la]):
+                za0, za1 = zones[c, 0], zones[c, 1]
+                Di = pathd[i, k] + za0 - 0.5 * Li  # front bumper to the zone
+                Ei = pathd[i, k] + za1 + 0.5 * Li  # rear bumper past the zone end
+                if Ei <= 0.0 or Di <= 0.0:  # cleared it, or inside it: i goes on
+                    continue
+                if Di > light_stop[i]:  # i stops at a light before this zone anyway
+                    continue
+                t_i_clear = travel_time(Ei, vi, ai, max(v0eff[i], 1.0))
+                t_i_arrive = travel_time(Di, vi, ai, max(v0eff[i], 1.0))
+                ob = other[c]
+                for j in range(nv):
+                    if j == i or not B[ACTIVE, w, j] or I[KIND, w, j] == STATIC:
+                        continue
+                    for m in range(path.shape[1]):
+                        if path[j, m] != ob:
+                            continue
+                        Lj, vj = F[LEN, w, j], F[V, w, j]
+                        Dj = pathd[j, m] + zones[c, 2] - 0.5 * Lj
+                        Ej = pathd[j, m] + zones[c, 3] + 0.5 * Lj
+                        if Ej <= 0.0:
+                            break  # j has cleared the zone
+                        if Dj > light_stop[j] and not B[IGNORE, w, j]:
+                            break  # j stops at its light first
+                        inside = Dj <= 0.0
+                        t_j = travel_time(Dj, vj, 0.0, vj)
+                        committed = Dj < vj * vj / (2.0 * F[BCOMF, w, j]) + 0.5
+                        p = prio[c]
+                        must = inside
+                        if not must:
+                            if p < 0:
+                                must = t_j < t_i_clear + crit_gap
+                            elif p > 0:
+                                must = committed and t_j < t_i_clear
+                            else:
+                                must = (t_j < t_i_arrive or (t_j == t_i_arrive and j < i) or committed) and t_j < t_i_clear + 0.5 * crit_gap
+                        if must and Di - 1.0 < ystop[i]:
+                            # wait only where i can still stop (else it is committed and goes on)
+                            if Di > vi * vi / (2.0 * b_emerg) - 0.5:
+                                ystop[i] = Di - 1.0
+                                I[YIELDING, w, i] = j
+                        break

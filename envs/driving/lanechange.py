@@ -1,0 +1,112 @@
+"""Lateral behaviour (numba, per world): MOBIL lane changes (Kesting, Treiber & Helbing 2007)
+against the real gaps of the target lane, straddling vehicles included.
+
+A change is considered only by a vehicle settled in its lane, in a section that allows lane
+changes, never into a lane that ends (unless its own lane ends too), and only when it can be
+completed: room beside the vehicle, a front gap and a rear gap, and a new follower that need
+not brake harder than ``safe_decel`` (``ego_safe_decel`` when the ego is that follower). A
+vehicle whose lane ends has a mandatory incentive to leave it.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from . import occupancy as occ
+from .params import P_BIG, P_EGO_SAFE_DECEL, P_KEEP_RIGHT, P_SAFE_DECEL
+from .state import AMAX, BCOMF, D, EGO, HT, KIND, LANE, LEN, POL, S, S0, THR, TLANE, V
+from .tables import LF_OFF, LI_CHANGE, LI_ENDS, LI_LEFT, LI_RIGHT
+from .traffic import idm
+
+MANDATORY_GAIN = 10.0  # incentive to leave a lane that ends [m/s^2]
+
+
+@nb.njit(cache=True)
+def _idm_behind(w, j, s_lead, v_lead, L_lead, F, v0e):
+    """IDM acceleration of vehicle j behind a leader at (s, v, length)."""
+    gap = s_lead - F[S, w, j] - 0.5 * (F[LEN, w, j] + L_lead)
+    return idm(F[V, w, j], v0e[j], gap, F[V, w, j] - v_lead, F[AMAX, w, j], F[BCOMF, w, j], F[HT, w, j], F[S0, w, j])
+
+
+@nb.njit(cache=True)
+def _idm_gap(w, j, gap, v_lead, F, v0e):
+    """IDM acceleration of vehicle j at bumper gap ``gap`` [m] behind a leader at ``v_lead``."""
+    return idm(F[V, w, j], v0e[j], gap, F[V, w, j] - v_lead, F[AMAX, w, j], F[BCOMF, w, j], F[HT, w, j], F[S0, w, j])
+
+
+@nb.njit(cache=True)
+def choose_lane(w, i, F, I, tabs, P, n, key, lane_of, veh, prim, v0e, acc_now):
+    """MOBIL's choice for vehicle i: a neighbour lane, or its own lane (a vehicle still moving
+    into its target lane keeps that target)."""
+    lane = I[LANE, w, i]
+    if I[TLANE, w, i] != lane or abs(F[D, w, i] - tabs.LF[lane, LF_OFF]) > 0.3 or not tabs.LI[lane, LI_CHANGE]:
+        return I[TLANE, w, i]
+    big = P[P_BIG]
+    s, v, L = F[S, w, i], F[V, w, i], F[LEN, w, i]
+    ends_here = tabs.LI[lane, LI_ENDS] != 0
+    # own lane: leader and follower (for the politeness term)
+    e = prim[i]
+    ko, kf = occ.ahead(n, lane_of, e), occ.behind(lane_of, e)
+    of = veh[kf] if kf >= 0 else -1
+    a_of_old, a_of_new = 0.0, 0.0
+    if of >= 0:
+        a_of_old = _idm_behind(w, of, s, v, L, F, v0e)
+        if ko >= 0:
+            ol = veh[ko]
+            a_of_new = _idm_behind(w, of, F[S, w, ol], F[V, w, ol], F[LEN, w, ol], F, v0e)
+        else:
+            a_of_new = _idm_behind(w, of, np.inf, 0.0, 0.0, F, v0e)
+    best, best_gain = lane, 0.0
+    for side in range(2):
+        tl = tabs.LI[lane, LI_LEFT] if side == 0 else tabs.LI[lane, LI_RIGHT]
+        if tl < 0 or (tabs.LI[tl, LI_ENDS] and not ends_here):
+            continue
+        j_l, ds_l, j_f, ds_f = occ.around_linked(n, key, lane_of, veh, tl, s, big, i, F, w, tabs)
+        gap_f, v_l, L_l, s_l = np.inf, 0.0, 0.0, np.inf
+        if j_l >= 0:
+            v_l, L_l = F[V, w, j_l], F[LEN, w, j_l]
+            s_l = s + ds_l  # the leader's position in this lane's coordinate
+            gap_f = ds_l - 0.5 * (L + L_l)
+        gap_b = np.inf
+        s_f = -np.inf
+        if j_f >= 0:
+            s_f = s - ds_f
+            gap_b = ds_f - 0.5 * (L + F[LEN, w, j_f])
+        if gap_f < 2.0 + 0.3 * v or (j_f >= 0 and gap_b < 2.0 + 0.3 * F[V, w, j_f]):
+            continue  # no room
+        if v < 3.0 and (gap_f < 12.0 or (j_l >= 0 and v_l < 1.0 and gap_f < 30.0)):
+            continue  # could not complete the change before stopping
+        a_new = idm(v, v0e[i], gap_f, v - v_l, F[AMAX, w, i], F[BCOMF, w, i], F[HT, w, i], F[S0, w, i])
+        a_nf_new, a_nf_old = 0.0, 0.0
+        if j_f >= 0:
+            a_nf_new = _idm_gap(w, j_f, ds_f - 0.5 * (L + F[LEN, w, j_f]), v, F, v0e)
+            a_nf_old = _idm_gap(w, j_f, ds_f + ds_l - 0.5 * (L_l + F[LEN, w, j_f]), v_l, F, v0e)
+            lim = P[P_EGO_SAFE_DECEL] if I[KIND, w, j_f] == EGO else P[P_SAFE_DECEL]
+            if a_nf_new < -lim:
+                continue  # unsafe for the new follower
+        # vehicles that started moving into this lane since the occupancy was built count too
+        clash = False
+        lim = P[P_SAFE_DECEL]
+        for k in range(F.shape[2]):
+            if k == i or I[TLANE, w, k] != tl or I[LANE, w, k] == tl:
+                continue
+            ds = F[S, w, k] - s
+            gap = abs(ds) - 0.5 * (L + F[LEN, w, k])
+            if abs(ds) > 150.0:
+                continue
+            if ds >= 0.0:
+                clash = gap < 2.0 + 0.3 * v or _idm_behind(w, i, F[S, w, k], F[V, w, k], F[LEN, w, k], F, v0e) < -lim
+            else:
+                clash = gap < 2.0 + 0.3 * F[V, w, k] or _idm_behind(w, k, s, v, L, F, v0e) < -lim
+            if clash:
+                break
+        if clash:
+            continue
+        gain = a_new - acc_now + F[POL, w, i] * (a_nf_new - a_nf_old + a_of_new - a_of_old)
+        gain += P[P_KEEP_RIGHT] if side == 1 else -P[P_KEEP_RIGHT]
+        if ends_here:
+            gain += MANDATORY_GAIN
+        if gain > F[THR, w, i] and gain > best_gain:
+            best, best_gain = tl, gain
+    return best

@@ -1,0 +1,246 @@
+"""Longitudinal behaviour (numba, per world): each vehicle's path, the stop lines it respects,
+its leader (straddling vehicles included), and its IDM acceleration against the binding
+constraint, bounded by its acceleration and the emergency deceleration. Also the cooperative
+merging rules: a vehicle in a lane that ends adapts its speed to a gap in the lane it must
+enter, and a polite follower there makes room for it.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from . import occupancy as occ
+from .junctions import AMBER, RED, light_state
+from .params import P_AMBER, P_BIG, P_DT, P_COURTESY, P_CYCLE, P_EMERG, P_MERGE_LOOK
+from .rng import uniform1
+from .state import (ACTIVE, AMAX, BCOMF, EGO, HT, IGNORE, KIND, LANE, LEN, LIGHT_T0, POL, ROUTE_I, S, S0, SPEED_FACTOR,
+                    STATIC, T, TLANE, TRAFFIC, TURN, V, V0F)
+from .tables import LF_LENGTH, LF_SPEED, LI_ENDS, LI_LEFT, LI_LIGHT, LI_NSUCC, LI_RIGHT, LI_SEC, SF_LENGTH, SG_VCAP
+from .traffic import idm
+
+PUR_CHOICE = np.uint64(11)
+
+
+@nb.njit(cache=True)
+def choose_next(tabs, lane, turn):
+    """The successor a vehicle with route draw ``turn`` takes after ``lane`` (-1: none).
+    A pure function of (lane, turn), so the path ahead is known before it is driven."""
+    ns = tabs.LI[lane, LI_NSUCC]
+    if ns <= 0:
+        return -1
+    if ns == 1:
+        return tabs.SUCC[lane, 0]
+    k = int(uniform1(np.uint64(turn), np.uint64(lane), np.uint64(0), PUR_CHOICE) * ns)
+    return tabs.SUCC[lane, min(k, ns - 1)]
+
+
+@nb.njit(cache=True)
+def route_next(tabs, lane, ri):
+    """The ego's lane after ``lane`` when it is on route section ``ri``: the successor in the
+    next route section (-1 if ``lane`` does not lead there); past the route's end, any successor."""
+    if lane < 0:
+        return -1
+    if ri + 1 >= tabs.ROUTE.shape[0]:
+        return tabs.SUCC[lane, 0] if tabs.LI[lane, LI_NSUCC] > 0 else -1
+    want = tabs.ROUTE[ri + 1]
+    for k in range(tabs.SUCC.shape[1]):
+        c = tabs.SUCC[lane, k]
+        if c >= 0 and tabs.LI[c, LI_SEC] == want:
+            return c
+    return -1
+
+
+@nb.njit(cache=True)
+def paths(w, F, I, B, WI, tabs, path, pathd):
+    """Path of every vehicle: its target lane and the next two lanes it will take, and the
+    distance [m] from its centre to the start of each (the first is -s)."""
+    nv = F.shape[2]
+    for i in range(nv):
+        p0 = I[TLANE, w, i]
+        path[i, 0], path[i, 1], path[i, 2] = p0, -1, -1
+        pathd[i, 0] = -F[S, w, i]
+        pathd[i, 1], pathd[i, 2] = np.inf, np.inf
+        if not B[ACTIVE, w, i] or I[KIND, w, i] == STATIC:
+            continue
+        if I[KIND, w, i] == EGO:
+            ri = WI[ROUTE_I, w]
+            p1 = route_next(tabs, p0, ri)
+            p2 = route_next(tabs, p1, ri + 1)
+        else:
+            p1 = choose_next(tabs, p0, I[TURN, w, i])
+            p2 = choose_next(tabs, p1, I[TURN, w, i]) if p1 >= 0 else -1
+        path[i, 1] = p1
+        pathd[i, 1] = tabs.SF[tabs.LI[p0, LI_SEC], SF_LENGTH] - F[S, w, i]
+        if p1 >= 0:
+            path[i, 2] = p2
+            pathd[i, 2] = pathd[i, 1] + tabs.LF[p1, LF_LENGTH]
+
+
+@nb.njit(cache=True)
+def light_stops(w, F, I, B, WI, WF, tabs, P, override, path, pathd, out):
+    """Bumper distance [m] to the first stop line each vehicle respects (inf: none): a red
+    light it can still stop for with the emergency deceleration, or an amber light it can stop
+    for comfortably. Scripted rule-breakers respect none."""
+    nv = F.shape[2]
+    t = WI[T, w] * P[P_DT]
+    for i in range(nv):
+        out[i] = np.inf
+        if not B[ACTIVE, w, i] or I[KIND, w, i] == STATIC or B[IGNORE, w, i]:
+            continue
+        v = F[V, w, i]
+        for k in range(path.shape[1]):
+            ln = path[i, k]
+            if ln < 0:
+                break
+            g = tabs.LI[ln, LI_LIGHT]
+            if g < 0:
+                continue
+            ph = tabs.LIGHT_PHASE[g]
+            st = light_state(t, WF[LIGHT_T0, w], override[w, g], tabs.PHASE_START[ph], tabs.PHASE_GREEN[ph], P[P_AMBER], P[P_CYCLE])
+            end = pathd[i, k] + tabs.LF[ln, LF_LENGTH] - 0.5 * F[LEN, w, i]  # bumper to the line at the lane's end
+            if end < -0.5:
+                continue  # already past this line
+            if st == RED and end > v * v / (2.0 * P[P_EMERG]) - 0.5:
+                out[i] = end
+                break
+            if st == AMBER and end > v * v / (2.0 * F[BCOMF, w, i]):
+                out[i] = end
+                break
+
+
+@nb.njit(cache=True)
+def desired_speed(w, i, F, tabs, path, pathd, seg, factor):
+    """Desired speed [m/s] of vehicle i: its lane's limit times its style factor and ``factor``
+    (the episode's traffic speed factor, 1 for the ego), lowered ahead of slower lanes and of
+    curves (lateral friction) so that it arrives there at their speed braking comfortably."""
+    f = F[V0F, w, i] * factor
+    v0 = tabs.LF[path[i, 0], LF_SPEED] * f
+    b = F[BCOMF, w, i]
+    v0 = min(v0, tabs.SG[seg, SG_VCAP])
+    for k in range(1, path.shape[1]):
+        ln = path[i, k]
+        if ln < 0:
+            break
+        dist = max(pathd[i, k], 0.0)
+        vk = min(tabs.LF[ln, LF_SPEED] * f, tabs.SG[tabs.SEC_SEG[tabs.LI[ln, LI_SEC]], SG_VCAP])
+        v0 = min(v0, np.sqrt(vk * vk + 2.0 * b * dist))
+    return v0
+
+
+@nb.njit(cache=True)
+def desired_speeds(w, F, I, B, WF, tabs, path, pathd, segs, out):
+    """:func:`desired_speed` of every moving vehicle (0 for the others)."""
+    nv = F.shape[2]
+    sf = WF[SPEED_FACTOR, w]
+    for i in range(nv):
+        out[i] = 0.0
+        if not B[ACTIVE, w, i] or I[KIND, w, i] == STATIC:
+            continue
+        out[i] = desired_speed(w, i, F, tabs, path, pathd, segs[i], sf if I[KIND, w, i] == TRAFFIC else 1.0)
+
+
+@nb.njit(cache=True)
+def leader(w, i, F, I, n, key, lane_of, veh, prim, sec, path, pathd, big):
+    """(bumper gap [m], speed [m/s], slot) of vehicle i's leader: the nearest vehicle ahead in
+    any lane it occupies, else the rearmost one of the next lanes on its path; (inf, 0, -1)."""
+    s_i, L_i = F[S, w, i], F[LEN, w, i]
+    best, vl, bj = np.inf, 0.0, -1
+    own = False
+    for e in (prim[i], sec[i]):
+        if e < 0:
+            continue
+        k = occ.ahead(n, lane_of, e)
+        if k < 0:
+            continue
+        if e == prim[i]:
+            own = True
+        j = veh[k]
+        gap = F[S, w, j] - s_i - 0.5 * (L_i + F[LEN, w, j])
+        if gap < best:
+            best, vl, bj = gap, F[V, w, j], j
+    if not own:
+        for k in range(1, path.shape[1]):
+            ln = path[i, k]
+            if ln < 0 or pathd[i, k] > best:
+                break
+            e = occ.first_in(n, key, lane_of, ln, big)
+            if e >= 0:
+                j = veh[e]
+                if j != i:
+                    gap = pathd[i, k] + F[S, w, j] - 0.5 * (L_i + F[LEN, w, j])
+                    if gap < best:
+                        best, vl, bj = gap, F[V, w, j], j
+                    break
+    return best, vl, bj
+
+
+@nb.njit(cache=True)
+def accelerations(w, F, I, B, tabs, P, n, key, lane_of, veh, prim, sec, path, pathd, v0e, light_stop, ystop, big, out,
+                  lead_gap, lead_v):
+    """IDM acceleration [m/s^2] of every moving vehicle against its leader, the end of a lane
+    that ends, the stop line it respects and the line where it gives way; bounded to
+    [-emergency deceleration, its maximum acceleration]."""
+    nv = F.shape[2]
+    emerg = P[P_EMERG]
+    for i in range(nv):
+        out[i] = 0.0
+        lead_gap[i], lead_v[i] = np.inf, 0.0
+        if not B[ACTIVE, w, i] or I[KIND, w, i] == STATIC:
+            continue
+        v = F[V, w, i]
+        a, b, T_, s0 = F[AMAX, w, i], F[BCOMF, w, i], F[HT, w, i], F[S0, w, i]
+        v0 = v0e[i]
+        gap, vl, _ = leader(w, i, F, I, n, key, lane_of, veh, prim, sec, path, pathd, big)
+        lead_gap[i], lead_v[i] = gap, vl
+        acc = idm(v, v0, gap, v - vl, a, b, T_, s0)
+        p0 = path[i, 0]
+        if tabs.LI[p0, LI_ENDS]:
+            g = pathd[i, 1] - 0.5 * F[LEN, w, i]
+            if g > -1.0:
+                acc = min(acc, idm(v, v0, g, v, a, b, T_, s0))
+        if light_stop[i] < np.inf:
+            acc = min(acc, idm(v, v0, light_stop[i], v, a, b, T_, s0))
+        if ystop[i] < np.inf:
+            acc = min(acc, idm(v, v0, ystop[i], v, a, b, T_, s0))
+        out[i] = min(max(acc, -emerg), a)
+
+
+@nb.njit(cache=True)
+def cooperative_merging(w, F, I, B, tabs, P, n, key, lane_of, veh, prim, v0e, acc):
+    """A vehicle in a lane that ends follows the vehicle ahead of it in the lane it must enter
+    (adapting its speed to the gap behind that vehicle); the polite vehicle behind it in that
+    lane (MOBIL politeness > 0.1) keeps behind it if that costs at most ``courtesy_decel``."""
+    nv = F.shape[2]
+    big = P[P_BIG]
+    look = P[P_MERGE_LOOK]
+    court = P[P_COURTESY]
+    for r in range(nv):
+        if not B[ACTIVE, w, r] or I[KIND, w, r] == STATIC:
+            continue
+        lane = I[LANE, w, r]
+        if not tabs.LI[lane, LI_ENDS] or I[TLANE, w, r] != lane:
+            continue
+        tl = tabs.LI[lane, LI_LEFT]
+        if tl < 0 or tabs.LI[tl, LI_ENDS]:
+            tl = tabs.LI[lane, LI_RIGHT]
+        if tl < 0 or tabs.LI[tl, LI_ENDS]:
+            continue
+        s_r, v_r, L_r = F[S, w, r], F[V, w, r], F[LEN, w, r]
+        nl, nf = occ.around(n, key, lane_of, veh, tl, s_r, big, r)
+        if nl >= 0 and I[KIND, w, r] != EGO:
+            j = veh[nl]
+            g = F[S, w, j] - s_r - 0.5 * (L_r + F[LEN, w, j])
+            if g < look:
+                a_adapt = idm(v_r, v0e[r], g, v_r - F[V, w, j], F[AMAX, w, r], F[BCOMF, w, r], 0.7 * F[HT, w, r], F[S0, w, r])
+                if a_adapt >= -F[BCOMF, w, r]:
+                    acc[r] = min(acc[r], a_adapt)
+        if nf >= 0:
+            j = veh[nf]
+            kj = I[KIND, w, j]
+            if (kj == TRAFFIC or kj == EGO) and F[POL, w, j] > 0.1 and s_r - F[S, w, j] < look:
+                g = s_r - F[S, w, j] - 0.5 * (L_r + F[LEN, w, j])
+                if g > 0.0:
+                    a_c = idm(F[V, w, j], v0e[j], g, F[V, w, j] - v_r, F[AMAX, w, j], F[BCOMF, w, j], F[HT, w, j], F[S0, w, j])
+                    if a_c >= -court:
+                        acc[j] = min(acc[j], max(a_c, -court))
