@@ -315,11 +315,11 @@ def train(request: TrainRequest) -> RunSummary:
     config = agent_config(cls, request.overrides, base_config)
     if request.seed < 0:
         raise UserError(f"--seed must be >= 0, got {request.seed}")
-    if request.track:
-        check_tracking()  # an unusable store fails here, in seconds, before anything is trained
     probe_env = make_env(env_id, env_kwargs)
     check_compatible(cls, probe_env, env_id)
     probe_env.close()
+    if request.track:
+        check_tracking()  # an unusable store fails here, in seconds, before anything is trained
     budget = request.budget or getattr(cls, "default_budget", None) or Budget(steps=100_000)
 
     num_envs = int(getattr(config, "num_envs", 1) or 1)
@@ -423,9 +423,9 @@ def evaluate_checkpoint(
     started = time.perf_counter()
     if seed < 0:
         raise UserError(f"--seed must be >= 0, got {seed}")
-    if track:
-        check_tracking()
     source = resolve_policy(path, env_id, seed, env_kwargs)
+    if track:
+        check_tracking()  # before the episodes: an unusable store fails in seconds
     env = make_env(source.env_id, eval_env_kwargs(source.agent, source.env_kwargs))
     tracker = make_tracker(track, run_name=f"eval {source.agent_name} {source.env_id}", tags={"simdrive.command": "eval"})
     status = "FAILED"

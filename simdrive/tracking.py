@@ -26,6 +26,7 @@ A tracking failure in the middle of a run prints one warning and the run goes on
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 import re
@@ -173,7 +174,8 @@ def _create_store(db: Path) -> None:
     uri = f"sqlite:///{tmp}"
     artifact_root = os.environ.get("_MLFLOW_SERVER_ARTIFACT_ROOT", DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH)
     try:
-        store = SqlAlchemyStore(uri, artifact_root)
+        with _quiet("mlflow.store.db.utils", "alembic"):  # no "Creating initial MLflow database tables..." lines
+            store = SqlAlchemyStore(uri, artifact_root)
         store.engine.dispose()
         SqlAlchemyStore._engine_map.pop(uri, None)
         with open(tmp, "rb+") as handle:
@@ -189,6 +191,20 @@ def _create_store(db: Path) -> None:
         for leftover in (tmp, tmp.with_name(tmp.name + "-journal")):
             with contextlib.suppress(OSError):
                 leftover.unlink()
+
+
+@contextlib.contextmanager
+def _quiet(*names: str) -> Iterator[None]:
+    """Raise the level of these loggers to WARNING for the duration."""
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 def ensure_sqlite_store(db: Path) -> None:
