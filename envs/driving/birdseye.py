@@ -182,9 +182,9 @@ class BirdsEye:
     def _light_codes(self, world) -> np.ndarray:
         """(N, G) channel value of every light: green, amber or red."""
         state = getattr(world, "light_state", None)
-        if callable(state):  # 0 red, 1 green, 2 amber (if the world has amber phases)
+        if callable(state):  # World.light_state(): 0 red, 1 amber, 2 green
             st = np.asarray(state())
-            return np.select([st == 1, st == 2], [GREEN, AMBER], RED).astype(np.int64)
+            return np.select([st == 2, st == 1], [GREEN, AMBER], RED).astype(np.int64)
         return np.where(world.light_green(), GREEN, RED).astype(np.int64)
 
     # ------------------------------------------------------------------ observation
