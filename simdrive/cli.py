@@ -112,7 +112,7 @@ def _print_summary(title: str, summary: dict[str, Any], as_json: bool) -> None:
 
     rows = [(key, f"{value:.4g}" if isinstance(value, float) else str(value)) for key, value in summary.items() if value is not None]
     console = Console(stderr=as_json)
-    needed = max((len(key) + len(text) for key, text in rows), default=0) + 7  # borders and padding
+    needed = max((len(key) for key, _ in rows), default=0) + max((len(text) for _, text in rows), default=0) + 7  # borders, padding
     if not console.is_terminal and needed > console.width:  # logs and pipes: never cut a path
         console = Console(stderr=as_json, width=needed)
     table = Table(title=title, show_header=False, title_justify="left")
