@@ -66,8 +66,10 @@ class OneLineErrors(TyperGroup):
         return code
 
 
-def _one_line(error: BaseException | str) -> str:
-    return " ".join(str(error).split()) or type(error).__name__
+def _one_line(error: BaseException | str, limit: int = 1000) -> str:
+    """The message on one line, cut at ``limit`` characters (a 5000-character argument echoed back helps nobody)."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 app = typer.Typer(

@@ -25,6 +25,7 @@ from simdrive.agents_registry import (
     agent_class,
     agent_config,
     bind_to_env,
+    checkpoint_config,
     check_compatible,
     describe_config,
     instantiate,
@@ -312,7 +313,10 @@ def train(request: TrainRequest) -> RunSummary:
         env_kwargs = dict(request.env_kwargs)
     cls = agent_class(request.agent)
     set_torch_threads(request.threads)
-    config = agent_config(cls, request.overrides, base_config)
+    if checkpoint is not None:  # the stored configuration is checked like --set, and blamed on the file
+        config = checkpoint_config(cls, checkpoint, request.resume, request.overrides)
+    else:
+        config = agent_config(cls, request.overrides, base_config)
     if request.seed < 0:
         raise UserError(f"--seed must be >= 0, got {request.seed}")
     probe_env = make_env(env_id, env_kwargs)

@@ -194,12 +194,12 @@ def _create_store(db: Path) -> None:
 
 
 @contextlib.contextmanager
-def _quiet(*names: str) -> Iterator[None]:
-    """Raise the level of these loggers to WARNING for the duration."""
+def _quiet(*names: str, level: int = logging.WARNING) -> Iterator[None]:
+    """Raise the level of these loggers to ``level`` for the duration."""
     loggers = [logging.getLogger(name) for name in names]
     levels = [logger.level for logger in loggers]
     for logger in loggers:
-        logger.setLevel(logging.WARNING)
+        logger.setLevel(level)
     try:
         yield
     finally:
@@ -268,8 +268,8 @@ def check_tracking(uri: str | None = None) -> str:
     except ImportError:  # pragma: no cover - mlflow is a dependency
         raise TrackingError(f"MLflow is not installed; reinstall simdrive, or {NO_TRACK}") from None
     try:
-        with _env(PROBE_SETTINGS if http else {}, override=True):
-            MlflowClient(tracking_uri=uri).get_experiment_by_name(DEFAULT_EXPERIMENT)
+        with _env(PROBE_SETTINGS if http else {}, override=True), _quiet("mlflow", level=logging.CRITICAL):
+            MlflowClient(tracking_uri=uri).get_experiment_by_name(DEFAULT_EXPERIMENT)  # its failure is our one line
     except KeyboardInterrupt:
         raise
     except Exception as error:
