@@ -67,9 +67,10 @@ class OneLineErrors(TyperGroup):
 
 
 def _one_line(error: BaseException | str, limit: int = 1000) -> str:
-    """The message on one line, cut at ``limit`` characters (a 5000-character argument echoed back helps nobody)."""
+    """The message on one line, at most ``limit`` characters: a 5000-character argument echoed
+    back helps nobody; the middle goes, the end (the fix) stays."""
     text = " ".join(str(error).split()) or type(error).__name__
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit // 2] + " ... " + text[-(limit // 2 - 5):]
 
 
 app = typer.Typer(
