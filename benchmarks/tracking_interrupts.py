@@ -4,7 +4,7 @@ Each trial, in a fresh folder with no ``mlflow.db``:
 
 1. start ``simdrive train q-learning simdrive/Maze-v0 --episodes 3000`` (default store
    ``sqlite:///mlflow.db``);
-2. as soon as a file ``mlflow.db*`` appears (the store is being created), wait a random
+2. as soon as a file ``mlflow.db*`` or ``.mlflow.db.tmp*`` appears (the store is being created), wait a random
    0..``--window`` seconds and send SIGKILL or SIGINT (alternating with ``--signal mixed``);
 3. note whether the kill landed during creation (no complete ``mlflow.db`` at that moment);
 4. run a later tracked ``simdrive train q-learning simdrive/GridWorld4x4-v0 --episodes 5``
@@ -31,21 +31,15 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 SIMDRIVE = [sys.executable, "-m", "simdrive.cli"]
 
 
 def store_complete(db: Path) -> bool:
-    """A store MLflow opens without migrating: its alembic_version holds a revision and the runs table exists."""
-    if not db.is_file():
-        return False
-    try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as connection:
-            tables = {row[0] for row in connection.execute("select name from sqlite_master where type='table'")}
-            if not {"alembic_version", "runs", "experiments", "metrics"} <= tables:
-                return False
-            return connection.execute("select count(*) from alembic_version").fetchone()[0] == 1
-    except sqlite3.Error:
-        return False
+    """A store MLflow opens without migrating (its schema at this MLflow's head revision)."""
+    from simdrive.tracking import store_state
+
+    return db.is_file() and store_state(db)[0] == "complete"
 
 
 def trial(index: int, sig: int, window: float, rng: random.Random, env: dict[str, str]) -> dict:
@@ -55,7 +49,7 @@ def trial(index: int, sig: int, window: float, rng: random.Random, env: dict[str
         cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 120
-    while not any(p.name.startswith("mlflow.db") for p in folder.iterdir()):
+    while not any(p.name.startswith(("mlflow.db", ".mlflow.db")) for p in folder.iterdir()):  # the store or its temporary
         if child.poll() is not None or time.monotonic() > deadline:
             break
         time.sleep(0.005)
@@ -81,7 +75,7 @@ def trial(index: int, sig: int, window: float, rng: random.Random, env: dict[str
         with sqlite3.connect(folder / "mlflow.db") as connection:
             row = connection.execute("select status from runs where run_uuid=?", (run_id,)).fetchone()
         usable = row is not None and row[0] == "FINISHED"
-    leftovers = sorted(p.name for p in folder.iterdir() if p.name.startswith("mlflow.db") and p.name != "mlflow.db")
+    leftovers = sorted(p.name for p in folder.iterdir() if p.name.startswith(("mlflow.db", ".mlflow.db")) and p.name != "mlflow.db")
     last = later.stderr.strip().splitlines()[-1] if later.stderr.strip() else ""
     return {"trial": index, "signal": signal.Signals(sig).name, "during_creation": during, "usable": usable,
             "later_exit": later.returncode, "later_stderr": last[:160], "leftovers": leftovers, "folder": str(folder)}
