@@ -214,7 +214,8 @@ def ensure_sqlite_store(db: Path) -> None:
     shown = str(db)
     folder = db.parent
     if not folder.is_dir():
-        raise TrackingError(f"cannot create tracking store {shown}: folder {folder} does not exist "
+        why = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise TrackingError(f"cannot create tracking store {shown}: folder {folder} {why} "
                             f"(create it or set MLFLOW_TRACKING_URI), or {NO_TRACK}")
     try:
         with _folder_lock(folder):

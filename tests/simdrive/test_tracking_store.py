@@ -105,7 +105,7 @@ def test_an_empty_store_file_is_created_in_place(tmp_path, monkeypatch):
     "uri, message",
     [
         ("http://127.0.0.1:9", "cannot reach tracking server http://127.0.0.1:9"),
-        ("sqlite:///{tmp}/a-file/mlflow.db", "folder {tmp}/a-file does not exist"),
+        ("sqlite:///{tmp}/a-file/mlflow.db", "folder {tmp}/a-file is a file, not a folder"),
         ("sqlite:////proc/simdrive-{pid}/mlflow.db", "does not exist"),
         ("foo://somewhere", "cannot use tracking store foo://somewhere"),
         ("file:{tmp}/mlruns", "cannot use tracking store file:"),
