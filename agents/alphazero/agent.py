@@ -15,12 +15,19 @@ Acting: with the env bound (``bind_env``; ``train`` does it), ``act`` runs
 ``eval_simulations`` PUCT simulations from the observed position with the *best* network
 (no noise) and plays the most visited move (``explore=True``: sampled from the visit
 counts). Without a bound env it plays the network's most probable legal move (from
-``obs["board"]`` and ``obs["action_mask"]`` alone).
+``obs["board"]`` and ``obs["action_mask"]`` alone). ``act_many(observations)`` searches
+many positions in one batched search (the arena and benchmarks use it).
+
+Speed: self-play keeps ``parallel_games`` games in flight and evaluates the leaves of all
+their trees in one network call per simulation round; the search runs on the game's
+numpy bitboard core; inference uses a batch-norm-folded snapshot of the network, in
+bfloat16 where ``precision`` asks for it.
 
 Metrics (``callbacks.on_metrics``): ``loss_policy``, ``loss_value``, ``selfplay_game_length``,
-``selfplay_simulations_per_second``, ``arena_win_rate`` (decisive games won by the new
-network), ``arena_draw_rate``, ``arena_score``, ``promoted`` (1 if the new network became the best),
-``replay_positions``, ``iteration``.
+``selfplay_moves``, ``selfplay_moves_per_second``, ``selfplay_simulations_per_second``,
+``selfplay_positions_per_call`` (positions per network call), ``arena_win_rate`` (decisive
+games won by the new network), ``arena_draw_rate``, ``arena_score``, ``promoted`` (1 if the
+new network became the best), ``replay_positions``, ``iteration``, ``best_iteration``.
 """
 
 from __future__ import annotations
@@ -276,6 +283,7 @@ class AlphaZeroAgent:
             "iteration": float(self.iteration + 1),
             "selfplay_game_length": float(np.mean(stats.lengths)),
             "selfplay_simulations_per_second": self.simulations_per_second,
+            "selfplay_moves": float(stats.moves),
             "selfplay_moves_per_second": stats.moves / max(stats.seconds, 1e-9),
             "selfplay_positions_per_call": stats.evaluations / max(stats.network_calls, 1),
         }

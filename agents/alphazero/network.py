@@ -86,7 +86,11 @@ class Evaluator:
     :func:`inference_copy`); build a new one after the weights change. ``precision``:
     ``"float32"``, ``"bfloat16"`` (autocast; priors and values are then accurate to about
     3 significant digits, plenty for the search) or ``"auto"`` (:func:`resolve_precision`).
+    Batches smaller than ``BF16_MIN_BATCH`` run in float32 either way: there bfloat16 is slower.
     """
+
+    BF16_MIN_BATCH = 16
+    """Smallest batch evaluated in bfloat16 [positions]."""
 
     def __init__(self, net: PolicyValueNet, precision: str = "float32") -> None:
         self.net = inference_copy(net)
@@ -98,7 +102,8 @@ class Evaluator:
         """planes (B, C, H, W) float32, masks (B, n_actions) bool -> priors (B, n_actions)
         summing to 1 over legal actions, values (B,) for the player to move."""
         x = torch.from_numpy(np.ascontiguousarray(planes, dtype=np.float32))
-        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bfloat16"):
+        bf16 = self.precision == "bfloat16" and len(planes) >= self.BF16_MIN_BATCH
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             logits, values = self.net(x)
         logits = logits.float().masked_fill(~torch.from_numpy(np.asarray(masks, dtype=bool)), float("-inf"))
         priors = torch.softmax(logits, dim=-1).nan_to_num(0.0)
