@@ -84,7 +84,7 @@ class DrivingConfig:
     max_steer_rate: float = 0.8  # front-wheel angle rate limit of every vehicle [rad/s]
     # actions
     action: Literal["meta", "discrete", "continuous"] = "meta"  # action space kind
-    target_speeds: tuple[float, ...] = (10.0, 15.0, 20.0, 25.0, 30.0)  # meta-action speed levels [m/s]
+    target_speeds: tuple[float, ...] = (0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0)  # meta-action speed levels; 0 lets the ego stop [m/s]
     discrete_steer: float = 0.1  # discrete actions: steering as a fraction of the max angle [-]
     discrete_throttle: float = 0.5  # discrete actions: throttle fraction [-]
     discrete_brake: float = 0.5  # discrete actions: brake fraction [-]
@@ -205,11 +205,13 @@ def _check_type(cls: str, name: str, val, hint) -> None:
 class HighwayConfig(DrivingConfig):
     """``simdrive/Highway-v0``: a straight multi-lane highway with dense traffic."""
 
+    traffic_speed_range: tuple[float, float] = (0.7, 1.0)  # traffic desired-speed factor, drawn per episode [-]
     lanes: int = 4  # [-]
     length: float = 2000.0  # road length [m]
     lane_width: float = 4.0  # [m]
     speed_limit: float = 30.0  # [m/s]
     route_length: float = 750.0  # distance to drive to complete the route [m]
+    target_speeds: tuple[float, ...] = (0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0)  # meta-action speed levels [m/s]
 
     def build_map(self) -> maps.Map:
         return maps.build_highway(maps.HighwayParams(self.lanes, self.length, self.lane_width, self.speed_limit, 150.0, self.route_length))
@@ -223,7 +225,7 @@ class RacetrackConfig(DrivingConfig):
     ego_speed: float = 10.0  # [m/s]
     policy_frequency: float = 5.0  # [Hz]
     action: Literal["meta", "discrete", "continuous"] = "continuous"
-    target_speeds: tuple[float, ...] = (5.0, 10.0, 15.0, 20.0)  # [m/s]
+    target_speeds: tuple[float, ...] = (0.0, 5.0, 10.0, 15.0, 20.0)  # [m/s]
     reward_speed_range: tuple[float, float] = (10.0, 20.0)  # [m/s]
     lanes: int = 2  # [-]
     lane_width: float = 5.0  # [m]
@@ -237,8 +239,9 @@ class RacetrackConfig(DrivingConfig):
 class MergeConfig(DrivingConfig):
     """``simdrive/Merge-v0``: a highway where ramp traffic merges in front of the ego."""
 
-    vehicles: int = 20  # [-]
+    vehicles: int = 30  # [-]
     policy_frequency: float = 5.0  # [Hz]
+    target_speeds: tuple[float, ...] = (0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0)  # meta-action speed levels [m/s]
     lanes: int = 2  # main-road lanes [-]
     lane_width: float = 4.0  # [m]
     speed_limit: float = 30.0  # [m/s]
@@ -251,7 +254,7 @@ class MergeConfig(DrivingConfig):
 class IntersectionConfig(DrivingConfig):
     """``simdrive/Intersection-v0``: cross a signalized four-way intersection (turn left by default)."""
 
-    vehicles: int = 12  # [-]
+    vehicles: int = 16  # [-]
     ego_speed: float = 10.0  # [m/s]
     policy_frequency: float = 5.0  # [Hz]
     target_speeds: tuple[float, ...] = (0.0, 3.0, 6.0, 9.0, 12.0)  # [m/s]
@@ -270,7 +273,7 @@ class IntersectionConfig(DrivingConfig):
 class RoundaboutConfig(DrivingConfig):
     """``simdrive/Roundabout-v0``: enter a one-lane roundabout, give way, leave at the 2nd exit."""
 
-    vehicles: int = 12  # [-]
+    vehicles: int = 16  # [-]
     ego_speed: float = 10.0  # [m/s]
     policy_frequency: float = 5.0  # [Hz]
     target_speeds: tuple[float, ...] = (0.0, 3.0, 6.0, 9.0, 12.0)  # [m/s]

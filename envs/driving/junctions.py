@@ -12,9 +12,10 @@ happens is a conflict zone. A vehicle about to enter a zone gives way (stops bef
 another vehicle is inside it, or will reach it before this one has cleared it plus a critical
 gap and has the right of way: the lane with the higher ``SectionSpec.priority`` has it
 (ring over entries at a roundabout, straight and right turns over permissive left turns);
-between equal ranks the first to arrive has it; and anyone who can no longer stop
-comfortably has it (a committed vehicle). Only vehicles that will not stop at a light of
-their own before the zone count.
+between equal ranks the first to arrive has it, unless the other can no longer stop
+comfortably (a committed vehicle). A vehicle with the right of way reacts to one that takes it
+only once that one is inside the zone (like a driver who does not expect it). Only vehicles
+that will not stop at a light of their own before the zone count.
 """
 
 from __future__ import annotations
@@ -175,7 +176,7 @@ def give_way(w, F, I, B, path, pathd, light_stop, v0eff, LF, conf0, nconf, zones
                             if p < 0:
                                 must = t_j < t_i_clear + crit_gap
                             elif p > 0:
-                                must = committed and t_j < t_i_clear
+                                must = False  # right of way: it reacts to an intruder only once that one is inside
                             else:
                                 must = (t_j < t_i_arrive or (t_j == t_i_arrive and j < i) or committed) and t_j < t_i_clear + 0.5 * crit_gap
                         if must and Di - 1.0 < ystop[i]:

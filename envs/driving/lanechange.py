@@ -14,9 +14,12 @@ import numba as nb
 import numpy as np
 
 from . import occupancy as occ
+from .longitudinal import courtesy_idm
 from .params import P_BIG, P_EGO_SAFE_DECEL, P_KEEP_RIGHT, P_SAFE_DECEL
-from .state import AMAX, BCOMF, D, EGO, HT, KIND, LANE, LEN, POL, S, S0, THR, TLANE, V
-from .tables import LF_OFF, LI_CHANGE, LI_ENDS, LI_LEFT, LI_RIGHT
+from .state import AMAX, BCOMF, D, EGO, HT, KIND, LANE, LEN, POL, S, S0, STYLE, THR, TLANE, V
+
+AGGRESSIVE = 1  # traffic.STYLES row of aggressive drivers
+from .tables import LF_LENGTH, LF_OFF, LI_CHANGE, LI_ENDS, LI_LEFT, LI_RIGHT
 from .traffic import idm
 
 MANDATORY_GAIN = 10.0  # incentive to leave a lane that ends [m/s^2]
@@ -27,6 +30,15 @@ def _idm_behind(w, j, s_lead, v_lead, L_lead, F, v0e):
     """IDM acceleration of vehicle j behind a leader at (s, v, length)."""
     gap = s_lead - F[S, w, j] - 0.5 * (F[LEN, w, j] + L_lead)
     return idm(F[V, w, j], v0e[j], gap, F[V, w, j] - v_lead, F[AMAX, w, j], F[BCOMF, w, j], F[HT, w, j], F[S0, w, j])
+
+
+@nb.njit(cache=True)
+def _linked(table, lane, other):
+    """Whether ``other`` is among ``table[lane]`` (successors or predecessors)."""
+    for k in range(table.shape[1]):
+        if table[lane, k] == other:
+            return True
+    return False
 
 
 @nb.njit(cache=True)
@@ -49,6 +61,9 @@ def choose_lane(w, i, F, I, tabs, P, n, key, lane_of, veh, prim, v0e, acc_now):
     e = prim[i]
     ko, kf = occ.ahead(n, lane_of, e), occ.behind(lane_of, e)
     of = veh[kf] if kf >= 0 else -1
+    own_gap = np.inf  # room ahead in its own lane [m]
+    if ko >= 0:
+        own_gap = F[S, w, veh[ko]] - s - 0.5 * (L + F[LEN, w, veh[ko]])
     a_of_old, a_of_new = 0.0, 0.0
     if of >= 0:
         a_of_old = _idm_behind(w, of, s, v, L, F, v0e)
@@ -73,25 +88,38 @@ def choose_lane(w, i, F, I, tabs, P, n, key, lane_of, veh, prim, v0e, acc_now):
         if j_f >= 0:
             s_f = s - ds_f
             gap_b = ds_f - 0.5 * (L + F[LEN, w, j_f])
-        if gap_f < 2.0 + 0.3 * v or (j_f >= 0 and gap_b < 2.0 + 0.3 * F[V, w, j_f]):
+        margin = 0.15 if ends_here else 0.3  # leaving a lane that ends accepts shorter gaps [s]
+        if gap_f < 2.0 + margin * v or (j_f >= 0 and gap_b < 2.0 + margin * F[V, w, j_f]):
             continue  # no room
-        if v < 3.0 and (gap_f < 12.0 or (j_l >= 0 and v_l < 1.0 and gap_f < 30.0)):
-            continue  # could not complete the change before stopping
+        if v < 6.0 and (own_gap < 10.0 or (v_l < v + 2.0 and gap_f < 25.0) or (v_l < 3.0 and gap_f < 40.0)):
+            continue  # slow traffic: it might have to stop before completing the change
         a_new = idm(v, v0e[i], gap_f, v - v_l, F[AMAX, w, i], F[BCOMF, w, i], F[HT, w, i], F[S0, w, i])
         a_nf_new, a_nf_old = 0.0, 0.0
         if j_f >= 0:
-            a_nf_new = _idm_gap(w, j_f, ds_f - 0.5 * (L + F[LEN, w, j_f]), v, F, v0e)
+            gb = ds_f - 0.5 * (L + F[LEN, w, j_f])
+            a_nf_new = _idm_gap(w, j_f, gb, v, F, v0e)
             a_nf_old = _idm_gap(w, j_f, ds_f + ds_l - 0.5 * (L_l + F[LEN, w, j_f]), v_l, F, v0e)
-            lim = P[P_EGO_SAFE_DECEL] if I[KIND, w, j_f] == EGO else P[P_SAFE_DECEL]
-            if a_nf_new < -lim:
+            # cutting in front of the ego: only if it need barely brake, except for aggressive drivers
+            lim = P[P_EGO_SAFE_DECEL] if I[KIND, w, j_f] == EGO and I[STYLE, w, i] != AGGRESSIVE else P[P_SAFE_DECEL]
+            # a merge from a lane that ends is judged as the follower sees it when making room (zipper)
+            a_check = courtesy_idm(w, j_f, gb, v, F, v0e) if ends_here else a_nf_new
+            if a_check < -lim:
                 continue  # unsafe for the new follower
         # vehicles that started moving into this lane since the occupancy was built count too
         clash = False
         lim = P[P_SAFE_DECEL]
         for k in range(F.shape[2]):
-            if k == i or I[TLANE, w, k] != tl or I[LANE, w, k] == tl:
+            tk = I[TLANE, w, k]
+            if k == i or tk < 0 or I[LANE, w, k] == tk:
                 continue
-            ds = F[S, w, k] - s
+            if tk == tl:
+                ds = F[S, w, k] - s
+            elif _linked(tabs.SUCC, tl, tk):  # moving into the continuation of the target lane
+                ds = tabs.LF[tl, LF_LENGTH] - s + F[S, w, k]
+            elif _linked(tabs.PRED, tl, tk):  # into the lane before it
+                ds = -(s + tabs.LF[tk, LF_LENGTH] - F[S, w, k])
+            else:
+                continue
             gap = abs(ds) - 0.5 * (L + F[LEN, w, k])
             if abs(ds) > 150.0:
                 continue

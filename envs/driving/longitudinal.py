@@ -14,10 +14,10 @@ from . import occupancy as occ
 from .junctions import AMBER, RED, light_state
 from .params import P_AMBER, P_BIG, P_DT, P_COURTESY, P_CYCLE, P_EMERG, P_MERGE_LOOK
 from .rng import uniform1
-from .state import (ACTIVE, AMAX, BCOMF, EGO, HT, IGNORE, KIND, LANE, LEN, LIGHT_T0, POL, ROUTE_I, S, S0, SPEED_FACTOR,
+from .state import (ACC, ACTIVE, AMAX, BCOMF, EGO, HT, IGNORE, KIND, LANE, LEN, LIGHT_T0, POL, ROUTE_I, S, S0, SPEED_FACTOR,
                     STATIC, T, TLANE, TRAFFIC, TURN, V, V0F)
 from .tables import LF_LENGTH, LF_SPEED, LI_ENDS, LI_LEFT, LI_LIGHT, LI_NSUCC, LI_RIGHT, LI_SEC, SF_LENGTH, SG_VCAP
-from .traffic import idm
+from .traffic import acc_model, idm
 
 PUR_CHOICE = np.uint64(11)
 
@@ -99,8 +99,8 @@ def light_stops(w, F, I, B, WI, WF, tabs, P, override, path, pathd, out):
             ph = tabs.LIGHT_PHASE[g]
             st = light_state(t, WF[LIGHT_T0, w], override[w, g], tabs.PHASE_START[ph], tabs.PHASE_GREEN[ph], P[P_AMBER], P[P_CYCLE])
             end = pathd[i, k] + tabs.LF[ln, LF_LENGTH] - 0.5 * F[LEN, w, i]  # bumper to the line at the lane's end
-            if end < -0.5:
-                continue  # already past this line
+            if end < 0.0:
+                continue  # its front is past this line: it has entered the junction and clears it
             if st == RED and end > v * v / (2.0 * P[P_EMERG]) - 0.5:
                 out[i] = end
                 break
@@ -141,6 +141,31 @@ def desired_speeds(w, F, I, B, WF, tabs, path, pathd, segs, out):
 
 
 @nb.njit(cache=True)
+def speed_limits_ahead(w, i, F, tabs, path, pathd, seg, factor):
+    """Upper bound [m/s^2] on vehicle i's acceleration from the speeds it must not exceed: the
+    curve speed here (a P-controller with a 0.5 s time constant) and, for slower lanes and curves
+    on its path ahead, the deceleration that reaches their speed at their start, once that
+    exceeds half its comfortable deceleration (IDM alone brakes too weakly towards a lower
+    desired speed)."""
+    v, b = F[V, w, i], F[BCOMF, w, i]
+    out = np.inf
+    cap = tabs.SG[seg, SG_VCAP]
+    if v > cap:
+        out = 2.0 * (cap - v)
+    f = F[V0F, w, i] * factor
+    for k in range(1, path.shape[1]):
+        ln = path[i, k]
+        if ln < 0:
+            break
+        vk = min(tabs.LF[ln, LF_SPEED] * f, tabs.SG[tabs.SEC_SEG[tabs.LI[ln, LI_SEC]], SG_VCAP])
+        if v > vk:
+            b_req = (v * v - vk * vk) / (2.0 * max(pathd[i, k] - 0.5 * F[LEN, w, i], 0.5))
+            if b_req > 0.5 * b:
+                out = min(out, -b_req)
+    return out
+
+
+@nb.njit(cache=True)
 def leader(w, i, F, I, n, key, lane_of, veh, prim, sec, path, pathd, big):
     """(bumper gap [m], speed [m/s], slot) of vehicle i's leader: the nearest vehicle ahead in
     any lane it occupies, else the rearmost one of the next lanes on its path; (inf, 0, -1)."""
@@ -176,13 +201,14 @@ def leader(w, i, F, I, n, key, lane_of, veh, prim, sec, path, pathd, big):
 
 
 @nb.njit(cache=True)
-def accelerations(w, F, I, B, tabs, P, n, key, lane_of, veh, prim, sec, path, pathd, v0e, light_stop, ystop, big, out,
-                  lead_gap, lead_v):
+def accelerations(w, F, I, B, WF, tabs, P, n, key, lane_of, veh, prim, sec, path, pathd, segs, v0e, light_stop, ystop, big,
+                  out, lead_gap, lead_v):
     """IDM acceleration [m/s^2] of every moving vehicle against its leader, the end of a lane
     that ends, the stop line it respects and the line where it gives way; bounded to
     [-emergency deceleration, its maximum acceleration]."""
     nv = F.shape[2]
     emerg = P[P_EMERG]
+    sf = WF[SPEED_FACTOR, w]
     for i in range(nv):
         out[i] = 0.0
         lead_gap[i], lead_v[i] = np.inf, 0.0
@@ -191,14 +217,18 @@ def accelerations(w, F, I, B, tabs, P, n, key, lane_of, veh, prim, sec, path, pa
         v = F[V, w, i]
         a, b, T_, s0 = F[AMAX, w, i], F[BCOMF, w, i], F[HT, w, i], F[S0, w, i]
         v0 = v0e[i]
-        gap, vl, _ = leader(w, i, F, I, n, key, lane_of, veh, prim, sec, path, pathd, big)
+        gap, vl, j = leader(w, i, F, I, n, key, lane_of, veh, prim, sec, path, pathd, big)
         lead_gap[i], lead_v[i] = gap, vl
-        acc = idm(v, v0, gap, v - vl, a, b, T_, s0)
+        acc = acc_model(v, v0, gap, vl, F[ACC, w, j] if j >= 0 else 0.0, a, b, T_, s0)
+        acc = min(acc, speed_limits_ahead(w, i, F, tabs, path, pathd, segs[i], sf if I[KIND, w, i] == TRAFFIC else 1.0))
         p0 = path[i, 0]
-        if tabs.LI[p0, LI_ENDS]:
-            g = pathd[i, 1] - 0.5 * F[LEN, w, i]
-            if g > -1.0:
-                acc = min(acc, idm(v, v0, g, v, a, b, T_, s0))
+        if tabs.LI[p0, LI_ENDS]:  # keep speed for merging as long as a comfortable stop at the end remains possible
+            g = pathd[i, 1] - 0.5 * F[LEN, w, i] - s0
+            b_req = v * v / (2.0 * max(g, 0.1))
+            if g < 0.5:
+                acc = min(acc, -emerg if v > 0.0 else 0.0)
+            elif b_req > b:
+                acc = min(acc, -b_req)
         if light_stop[i] < np.inf:
             acc = min(acc, idm(v, v0, light_stop[i], v, a, b, T_, s0))
         if ystop[i] < np.inf:
@@ -240,7 +270,15 @@ def cooperative_merging(w, F, I, B, tabs, P, n, key, lane_of, veh, prim, v0e, ac
             kj = I[KIND, w, j]
             if (kj == TRAFFIC or kj == EGO) and F[POL, w, j] > 0.1 and s_r - F[S, w, j] < look:
                 g = s_r - F[S, w, j] - 0.5 * (L_r + F[LEN, w, j])
-                if g > 0.0:
-                    a_c = idm(F[V, w, j], v0e[j], g, F[V, w, j] - v_r, F[AMAX, w, j], F[BCOMF, w, j], F[HT, w, j], F[S0, w, j])
+                if g > 0.0:  # follow it as if it were already in the lane, at half the usual headway
+                    a_c = courtesy_idm(w, j, g, v_r, F, v0e)
                     if a_c >= -court:
                         acc[j] = min(acc[j], max(a_c, -court))
+
+
+@nb.njit(cache=True)
+def courtesy_idm(w, j, gap, v_lead, F, v0e):
+    """IDM acceleration [m/s^2] of vehicle j behind a merging vehicle at bumper gap ``gap`` [m]
+    and speed ``v_lead`` [m/s], with half its usual time headway (zipper merging)."""
+    v = F[V, w, j]
+    return idm(v, v0e[j], gap, v - v_lead, F[AMAX, w, j], F[BCOMF, w, j], 0.5 * F[HT, w, j], F[S0, w, j])

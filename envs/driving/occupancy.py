@@ -1,8 +1,9 @@
 """Who is in which lane, sorted by arc length: leaders and followers for the driver models.
 
-Per world, every active vehicle has an entry in the lane of its centre; a vehicle changing
-lanes, or whose footprint crosses a lane line, has a second entry in the other lane it
-occupies, so it is a leader (and follower) in both. Entries are sorted by (lane, s); the
+Per world, every active vehicle has an entry in the lane of its centre; a vehicle moving
+over into its target lane (0.3 m or more off its lane centre), or whose footprint crosses a
+lane line, has a second entry in the other lane it occupies, so it is a leader (and follower)
+in both. Entries are sorted by (lane, s); the
 leader of an entry is the next entry of the same lane. numba, per world.
 """
 
@@ -39,12 +40,11 @@ def build(w, F, I, B, LF, LI, big, key, lane_of, veh, prim, sec):
         n += 1
         other = -1
         tl = I[TLANE, w, i]
-        if tl != ln:
+        e = F[D, w, i] - LF[ln, LF_OFF]
+        if tl != ln and abs(e) > 0.3:  # moving over into its target lane
             other = tl
-        else:
-            e = F[D, w, i] - LF[ln, LF_OFF]
-            if abs(e) + 0.5 * F[WID, w, i] > 0.5 * LF[ln, LF_WIDTH] + 0.2:
-                other = LI[ln, LI_LEFT] if e > 0 else LI[ln, LI_RIGHT]
+        elif abs(e) + 0.5 * F[WID, w, i] > 0.5 * LF[ln, LF_WIDTH] + 0.2:  # its footprint crosses a lane line
+            other = LI[ln, LI_LEFT] if e > 0 else LI[ln, LI_RIGHT]
         if other >= 0:
             raw_key[n], raw_lane[n], raw_veh[n] = other * big + s + quarter, other, i
             n += 1

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import collision as col
 from . import occupancy as occ
-from .geometry import drivable, lane_at, project
+from .geometry import drivable, lane_at, project, segment_at
 from .junctions import RED, give_way, light_state
 from .lanechange import choose_lane
 from .longitudinal import accelerations, choose_next, cooperative_merging, desired_speeds, light_stops, paths, route_next
@@ -28,7 +28,7 @@ from .state import (ACC, ACTIVE, ALAT, AT_FAULT, BEST, CRASHED, CTYPE, D, DESIRE
                     HIT_OBSTACLE, HIT_SLOT, HIT_VEHICLE, KIND, LANE, LEAD_DV, LEAD_GAP, LEN, LIGHT_T0, NEXT, OFFROAD,
                     RAN_RED, RH, ROUTE_I, S, SACC, SB, SCRIPTED, SEC, SLANE, STATIC, STEER, STOPPED, T, TLANE, TRAFFIC,
                     TRAVELLED, TURN, V, WBASE, WID, X, Y)
-from .tables import LF_OFF, LF_WIDTH, LI_JUNCTION, LI_LIGHT, LI_NSUCC, LI_SEC, SF_DMAX, SF_DMIN, SF_LENGTH, SF_SIMPLE
+from .tables import SG_KAPPA, LF_LENGTH, LF_OFF, LF_WIDTH, LI_ENDS, LI_JUNCTION, LI_LIGHT, LI_NSUCC, LI_SEC, SF_DMAX, SF_DMIN, SF_LENGTH, SF_SIMPLE
 from .traffic import bicycle_step, lateral_slip, limit_slip, slip_from_steer, steer_from_slip
 
 
@@ -53,7 +53,7 @@ def decide(w, F, I, B, WF, WI, tabs, P, override, scratch, mobil_all, ego_only):
     else:
         for i in range(nv):
             ystop[i] = np.inf
-    accelerations(w, F, I, B, tabs, P, n, key, lane_of, veh, prim, sec, path, pathd, v0e, lstop, ystop, big, acc, lgap, lv)
+    accelerations(w, F, I, B, WF, tabs, P, n, key, lane_of, veh, prim, sec, path, pathd, segs, v0e, lstop, ystop, big, acc, lgap, lv)
     cooperative_merging(w, F, I, B, tabs, P, n, key, lane_of, veh, prim, v0e, acc)
     for i in range(nv):
         F[DESIRED, w, i] = acc[i]
@@ -65,7 +65,8 @@ def decide(w, F, I, B, WF, WI, tabs, P, override, scratch, mobil_all, ego_only):
     for i in range(1, nv):
         if I[KIND, w, i] != TRAFFIC or not B[ACTIVE, w, i]:
             continue
-        if mobil_all or (WI[T, w] + i) % lc == 0:
+        # each vehicle reconsiders once per period (staggered); one in a lane that ends, every step
+        if mobil_all or (WI[T, w] + i) % lc == 0 or tabs.LI[I[LANE, w, i], LI_ENDS]:
             best = choose_lane(w, i, F, I, tabs, P, n, key, lane_of, veh, prim, v0e, acc[i])
             I[BEST, w, i] = best
             I[TLANE, w, i] = best
@@ -148,7 +149,7 @@ def _move(w, F, I, B, WF, WI, WB, tabs, P, override, lane_mode, steer_cmd_ego, a
             steer_cmd = steer_cmd_ego
         else:
             e = F[D, w, i] - tabs.LF[I[TLANE, w, i], LF_OFF]
-            steer_cmd = steer_from_slip(lateral_slip(e, F[H, w, i] - F[RH, w, i], v, wb, sb_max))
+            steer_cmd = steer_from_slip(lateral_slip(e, F[H, w, i] - F[RH, w, i], v, wb, sb_max)) + _curve_steer(tabs, I[SEC, w, i], F[S, w, i], v, wb)
         steer, sb = limit_slip(F[STEER, w, i], steer_cmd, v, wb, max_steer, rate, latacc, dt)
         F[STEER, w, i], F[SB, w, i], F[ACC, w, i] = steer, sb, a
         F[ALAT, w, i] = 2.0 * v * v * sb / wb
@@ -158,11 +159,42 @@ def _move(w, F, I, B, WF, WI, WB, tabs, P, override, lane_mode, steer_cmd_ego, a
         F[X, w, i], F[Y, w, i], F[H, w, i], F[V, w, i] = x, y, h, v2
         F[STOPPED, w, i] = F[STOPPED, w, i] + dt if v2 < 0.1 else 0.0
         # Frenet update and lane transitions
+        s_before = F[S, w, i]
         s, d, rh, _k = project(tabs, I[SEC, w, i], F[S, w, i] + v * dt, x, y)
         F[S, w, i], F[D, w, i], F[RH, w, i] = s, d, rh
+        if kind == EGO:
+            _red_light(w, F, I, WF, WB, tabs, P, override, t_now, s_before)
         _transition(w, i, F, I, B, WF, WI, WB, tabs, P, override, t_now)
         if B[ACTIVE, w, i]:
             I[LANE, w, i] = lane_at(tabs, I[SEC, w, i], F[D, w, i])
+
+
+@nb.njit(cache=True)
+def _red_light(w, F, I, WF, WB, tabs, P, override, t_now, s_before):
+    """The ego runs a red light when its front bumper crosses the stop line at the end of a
+    signalized lane while that light is red (entering on amber is allowed; a vehicle already
+    past the line may clear the junction)."""
+    lane = I[TLANE, w, 0]
+    g = tabs.LI[lane, LI_LIGHT]
+    if g < 0:
+        return
+    line = tabs.LF[lane, LF_LENGTH] - 0.5 * F[LEN, w, 0]
+    if s_before <= line < F[S, w, 0]:
+        ph = tabs.LIGHT_PHASE[g]
+        if light_state(t_now, WF[LIGHT_T0, w], override[w, g], tabs.PHASE_START[ph], tabs.PHASE_GREEN[ph], P[P_AMBER],
+                       P[P_CYCLE]) == RED:
+            WB[RAN_RED, w] = True
+
+
+@nb.njit(cache=True)
+def _curve_steer(tabs, sec, s, v, wb):
+    """Feed-forward front-wheel angle [rad] for the road's curvature half a second ahead (the
+    lane keeping's feedback only corrects what remains, so curves are followed without lag)."""
+    a, b = tabs.SEC_SEG[sec], tabs.SEC_SEG[sec + 1]
+    if b - a == 1:
+        return 0.0
+    k = segment_at(tabs, sec, s + 0.5 * v)
+    return np.arctan(wb * tabs.SG[k, SG_KAPPA])
 
 
 @nb.njit(cache=True)
@@ -178,12 +210,6 @@ def _transition(w, i, F, I, B, WF, WI, WB, tabs, P, override, t_now):
         ri = WI[ROUTE_I, w]
         nxt = route_next(tabs, lane, ri)
         if ri + 1 < tabs.ROUTE.shape[0]:
-            g = tabs.LI[lane, LI_LIGHT]
-            if g >= 0:
-                ph = tabs.LIGHT_PHASE[g]
-                st = light_state(t_now, WF[LIGHT_T0, w], override[w, g], tabs.PHASE_START[ph], tabs.PHASE_GREEN[ph], P[P_AMBER], P[P_CYCLE])
-                if st == RED:
-                    WB[RAN_RED, w] = True
             if nxt >= 0:
                 F[D, w, i] += tabs.LF[nxt, LF_OFF] - tabs.LF[lane, LF_OFF]
                 I[TLANE, w, i] = nxt

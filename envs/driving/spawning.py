@@ -16,25 +16,32 @@ import numpy as np
 from .geometry import to_world
 from .params import (P_DENS_HI, P_DENS_LO, P_EGO_CLEAR, P_EGO_SPEED, P_SPAWN_CLEAR, P_SPEEDF_HI, P_SPEEDF_LO, P_START_S,
                      P_STYLE_C0, P_STYLE_C1, P_VEH_LEN, P_VEH_WID, P_VEHICLES, P_WHEELBASE, P_WIN0, P_WIN1, P_WINDOW_MODE,
-                     P_CYCLE, P_STEER_RATE)
+                     P_CYCLE, P_STEER_RATE, P_SPREAD, P_START_JITTER, P_EGO_SPEED_JITTER)
 from .rng import uniform1
 from .state import (ACC, ACTIVE, AMAX, BCOMF, D, DESIRED, EGO, H, HT, IGNORE, KIND, LANE, LEN, LIGHT_T0, NTARGET, POL, RH,
                     ROUTE_I, S, S0, SACC, SB, SEC, SLANE, SPEED_FACTOR, STATIC, STEER, STOPPED, STYLE, T, THR, TLANE,
                     TRAFFIC, TRAVELLED, TURN, V, V0F, WBASE, WID, X, Y, ALAT, EGO_TARGET)
-from .tables import LF_LENGTH, LF_OFF, LF_SPEED, LI_SEC
+from .tables import LF_LENGTH, LF_OFF, LF_SPEED, LI_ENDS, LI_SEC
 from .traffic import STYLES, idm
 
 # draw purposes
-PUR_START, PUR_STYLE, PUR_TURN, PUR_SPEED, PUR_SIDE, PUR_LANE, PUR_POS, PUR_DENSITY, PUR_SPEEDF, PUR_LIGHT = (
-    np.uint64(k) for k in range(10))
+PUR_START, PUR_STYLE, PUR_TURN, PUR_SPEED, PUR_SIDE, PUR_LANE, PUR_POS, PUR_DENSITY, PUR_SPEEDF, PUR_LIGHT, PUR_V0F, PUR_EGO_S, PUR_EGO_V = (
+    np.uint64(k) for k in range(13))
 U0 = np.uint64(0)
 
 
 @nb.njit(cache=True)
-def set_style(F, I, w, i, style):
+def set_style(F, I, w, i, style, v0_factor=1.0):
+    """Give slot i a behaviour style (a row of STYLES), its desired-speed factor scaled by ``v0_factor``."""
     I[STYLE, w, i] = style
-    F[V0F, w, i], F[HT, w, i], F[AMAX, w, i], F[BCOMF, w, i] = STYLES[style, 0], STYLES[style, 1], STYLES[style, 2], STYLES[style, 3]
+    F[V0F, w, i], F[HT, w, i], F[AMAX, w, i], F[BCOMF, w, i] = STYLES[style, 0] * v0_factor, STYLES[style, 1], STYLES[style, 2], STYLES[style, 3]
     F[S0, w, i], F[POL, w, i], F[THR, w, i] = STYLES[style, 4], STYLES[style, 5], STYLES[style, 6]
+
+
+@nb.njit(cache=True)
+def spread(P, u):
+    """A vehicle's own desired-speed factor around its style's, from a uniform draw ``u``."""
+    return 1.0 + P[P_SPREAD] * (u - 0.5)
 
 
 @nb.njit(cache=True)
@@ -108,7 +115,11 @@ def reset_world(F, I, B, WF, WI, WB, seeds, tabs, P, w):
         F[LEN, w, i], F[WID, w, i], F[WBASE, w, i] = P[P_VEH_LEN], P[P_VEH_WID], P[P_WHEELBASE]
         F[X, w, i], F[Y, w, i], F[V, w, i] = 1e6, 1e6, 0.0
         I[KIND, w, i] = EGO if i == 0 else (TRAFFIC if i <= nveh else STATIC)
-        set_style(F, I, w, i, 0 if i == 0 else draw_style(P, uniform1(seed, U0, np.uint64(i), PUR_STYLE)))
+        if i == 0:
+            set_style(F, I, w, i, 0)
+        else:
+            set_style(F, I, w, i, draw_style(P, uniform1(seed, U0, np.uint64(i), PUR_STYLE)),
+                      spread(P, uniform1(seed, U0, np.uint64(i), PUR_V0F)))
         I[TURN, w, i] = int(uniform1(seed, U0, np.uint64(i), PUR_TURN) * 1024)
         place_default = 0
         I[SEC, w, i], I[LANE, w, i], I[TLANE, w, i] = place_default, place_default, place_default
@@ -116,7 +127,9 @@ def reset_world(F, I, B, WF, WI, WB, seeds, tabs, P, w):
     ns = tabs.START_LANES.shape[0]
     k = min(int(uniform1(seed, U0, U0, PUR_START) * ns), ns - 1)
     ego_lane = tabs.START_LANES[k]
-    place(F, I, B, tabs, w, 0, ego_lane, P[P_START_S], P[P_EGO_SPEED])
+    s_ego = max(P[P_START_S] + P[P_START_JITTER] * (2.0 * uniform1(seed, U0, U0, PUR_EGO_S) - 1.0), 2.0)
+    v_ego = P[P_EGO_SPEED] * (1.0 - P[P_EGO_SPEED_JITTER] * uniform1(seed, U0, U0, PUR_EGO_V))
+    place(F, I, B, tabs, w, 0, ego_lane, s_ego, v_ego)
     ex, ey = F[X, w, 0], F[Y, w, 0]
     # traffic: a random subset of the slots, away from the ego, then speeds their gaps allow
     nslot = tabs.SLOT_LANE.shape[0]
@@ -135,6 +148,8 @@ def reset_world(F, I, B, WF, WI, WB, seeds, tabs, P, w):
         x, y, _ = to_world(tabs, tabs.LI[lane, LI_SEC], s, tabs.LF[lane, LF_OFF])
         if np.hypot(x - ex, y - ey) <= P[P_EGO_CLEAR]:
             continue
+        if tabs.LI[lane, LI_ENDS] and s > 0.5 * tabs.LF[lane, LF_LENGTH]:
+            continue  # a lane that ends: only where there is room left to merge
         # keep about the headway of traffic flowing at 80% of the lane's speed from vehicles already placed
         spacing = P[P_VEH_LEN] + 2.0 + 1.2 * 0.8 * tabs.LF[lane, LF_SPEED]
         crowded = False
@@ -153,7 +168,12 @@ def reset_world(F, I, B, WF, WI, WB, seeds, tabs, P, w):
             if not B[ACTIVE, w, i]:
                 continue
             lead, _f = _lane_neighbours(F, I, B, w, I[LANE, w, i], F[S, w, i], i)
-            F[V, w, i] = safe_speed(F, w, i, lead, F[V, w, i])
+            v = safe_speed(F, w, i, lead, F[V, w, i])
+            ln = I[LANE, w, i]
+            if tabs.LI[ln, LI_ENDS]:  # able to stop comfortably at the lane's end
+                room = tabs.LF[ln, LF_LENGTH] - F[S, w, i] - 0.5 * F[LEN, w, i] - F[S0, w, i]
+                v = min(v, np.sqrt(max(2.0 * F[BCOMF, w, i] * room, 0.0)))
+            F[V, w, i] = v
 
 
 @nb.njit(cache=True)
@@ -236,7 +256,7 @@ def recycle(F, I, B, WF, WI, seeds, tabs, P, w, tries):
         if not ok:
             continue
         style = draw_style(P, uniform1(seed, c, np.uint64(i), PUR_STYLE))
-        set_style(F, I, w, i, style)
+        set_style(F, I, w, i, style, spread(P, uniform1(seed, c, np.uint64(i), PUR_V0F)))
         v0 = tabs.LF[lane, LF_SPEED] * F[V0F, w, i] * WF[SPEED_FACTOR, w]
         F[S, w, i], F[LEN, w, i] = s, P[P_VEH_LEN]
         v = safe_speed(F, w, i, lead, v0 * (0.8 + 0.2 * uniform1(seed, c, np.uint64(i), PUR_SPEED)))

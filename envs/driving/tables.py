@@ -19,7 +19,7 @@ LI_SEC, LI_LEFT, LI_RIGHT, LI_NSUCC, LI_LIGHT, LI_ENDS, LI_JUNCTION, LI_CHANGE, 
 # section floats
 SF_LENGTH, SF_DMIN, SF_DMAX, SF_SIMPLE, SF_GBASE = range(5)
 # segment floats
-SG_X0, SG_Y0, SG_DX, SG_DY, SG_LEN, SG_S0, SG_HEAD, SG_TMIN, SG_TMAX, SG_GS, SG_VCAP = range(11)
+SG_X0, SG_Y0, SG_DX, SG_DY, SG_LEN, SG_S0, SG_HEAD, SG_TMIN, SG_TMAX, SG_GS, SG_VCAP, SG_KAPPA = range(12)
 
 
 class Tables(NamedTuple):
@@ -32,7 +32,7 @@ class Tables(NamedTuple):
     SF: np.ndarray  # (Q, 5) section floats
     SEC_SEG: np.ndarray  # (Q+1,) first segment of each section
     SEC_LANE: np.ndarray  # (Q+1,) first lane of each section
-    SG: np.ndarray  # (S, 11) segment floats
+    SG: np.ndarray  # (S, 12) segment floats
     RASTER: np.ndarray  # (H, W) drivable cells
     RASTER_GEO: np.ndarray  # (3,) origin x, y [m], cell size [m]
     ZONES: np.ndarray  # (C, 4) conflict zones: own start, end, other's start, end [m]
@@ -80,6 +80,21 @@ def curvature_speed_caps(road, lat_accel: float, decel: float) -> np.ndarray:
     return caps
 
 
+def signed_curvature(road) -> np.ndarray:
+    """Per segment, the signed curvature of its section's reference line [1/m] (left positive):
+    the heading change to the next segment over the distance between their midpoints."""
+    kappa = np.zeros(len(road.seg_len))
+    for q in range(len(road.specs)):  # build time
+        a, b = int(road.sec_seg[q]), int(road.sec_seg[q + 1])
+        if b - a < 2:
+            continue
+        dh = (np.diff(road.seg_heading[a:b]) + np.pi) % (2 * np.pi) - np.pi
+        ds = 0.5 * (road.seg_len[a:b - 1] + road.seg_len[a + 1:b])
+        k = dh / np.maximum(ds, 1e-6)
+        kappa[a:b] = 0.5 * (np.concatenate([k[:1], k]) + np.concatenate([k, k[-1:]]))
+    return kappa
+
+
 def build_tables(m, lane_ends: np.ndarray, lat_accel: float, decel: float, spawn_spacing: float, slots) -> Tables:
     """Pack map ``m`` for the kernel (``lane_ends``: lanes that end; ``slots``: (lanes, s))."""
     r = m.road
@@ -96,7 +111,7 @@ def build_tables(m, lane_ends: np.ndarray, lat_accel: float, decel: float, spawn
     SF = np.stack([r.sec_length, r.sec_dmin, r.sec_dmax, r.sec_simple.astype(float), r.sec_gbase], 1).astype(float)
     caps = curvature_speed_caps(r, lat_accel, decel)
     SG = np.stack([r.seg_p0[:, 0], r.seg_p0[:, 1], r.seg_dir[:, 0], r.seg_dir[:, 1], r.seg_len, r.seg_s0, r.seg_heading,
-                   r.seg_tmin, r.seg_tmax, r.seg_gs, caps], 1).astype(float)
+                   r.seg_tmin, r.seg_tmax, r.seg_gs, caps, signed_curvature(r)], 1).astype(float)
     geo = np.array([r.raster_origin[0], r.raster_origin[1], r.resolution], float)
     route = np.asarray(m.route, np.int64)
     route_cum = np.concatenate([[0.0], np.cumsum(r.sec_length[route])[:-1]])

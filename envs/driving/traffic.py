@@ -17,6 +17,7 @@ __all__ = [
     "STYLES",
     "STYLE_NAMES",
     "idm",
+    "acc_model",
     "idm_accel",
     "idm_equilibrium_gap",
     "lateral_slip",
@@ -57,6 +58,31 @@ def idm(v, v0, gap, dv, a, b, T, s0):
     x = v / max(v0, 0.1)
     x2 = x * x
     return a * (1.0 - x2 * x2 - r * r)
+
+
+@nb.njit(cache=True)
+def acc_model(v, v0, gap, v_lead, a_lead, a, b, T, s0, coolness=0.99):
+    """The ACC model (enhanced IDM) of Kesting, Treiber & Helbing (2010), Treiber & Kesting,
+    *Traffic Flow Dynamics* (2013), section 11.3.7 [m/s^2].
+
+    IDM blended with the constant-acceleration heuristic (CAH): when the gap is short but the
+    leader is not closing in (e.g. a vehicle just cut in ahead at a similar speed), it brakes
+    mildly instead of hard. ``v_lead`` [m/s] and ``a_lead`` [m/s^2] are the leader's speed and
+    acceleration; the other arguments as in :func:`idm`; ``coolness`` c = 0.99 as published.
+    """
+    a_idm = idm(v, v0, gap, v - v_lead, a, b, T, s0)
+    if gap <= 0.1 or not gap < np.inf:
+        return a_idm
+    al = min(a_lead, a)
+    dv = v - v_lead
+    if v_lead * dv <= -2.0 * gap * al:
+        den = v_lead * v_lead - 2.0 * gap * al
+        a_cah = v * v * al / den if den > 1e-9 else al
+    else:
+        a_cah = al - (dv * dv if dv > 0.0 else 0.0) / (2.0 * gap)
+    if a_idm >= a_cah:
+        return a_idm
+    return (1.0 - coolness) * a_idm + coolness * (a_cah + b * np.tanh((a_idm - a_cah) / b))
 
 
 @nb.vectorize(["float64(float64, float64, float64, float64, float64, float64, float64, float64)"], cache=True)

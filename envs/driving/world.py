@@ -58,6 +58,9 @@ class WorldParams:
     style_probs: tuple[float, float, float] = (0.6, 0.2, 0.2)  # normal / aggressive / defensive [-]
     density_range: tuple[float, float] = (0.6, 1.0)  # traffic kept on the map per episode, fraction of `vehicles` [-]
     speed_factor_range: tuple[float, float] = (0.8, 1.0)  # traffic desired-speed factor per episode [-]
+    speed_spread: float = 0.4  # each vehicle's desired speed is its style's times U(1 - spread/2, 1 + spread/2) [-]
+    ego_start_jitter: float = 10.0  # the ego starts within +-this of the map's start position [m]
+    ego_speed_jitter: float = 0.2  # and at ego_speed times U(1 - jitter, 1) [-]
     lane_change_period: float = 1.0  # how often each vehicle reconsiders its lane (MOBIL) [s]
     safe_decel: float = 3.0  # MOBIL: max braking imposed on the new follower [m/s^2]
     ego_safe_decel: float = 1.0  # MOBIL: max braking imposed on the ego when cutting in front of it [m/s^2]
@@ -103,7 +106,8 @@ class World:
         self.route = np.asarray(m.route, np.int64)
         self.route_cum = np.concatenate([[0.0], np.cumsum(r.sec_length[self.route])[:-1]])
         self.route_length = m.route_length
-        self.tables = build_tables(m, self.lane_ends, p.max_lateral_accel, 3.0, p.spawn_spacing, self._make_slots())
+        # curves are taken at half the friction limit (comfort, and room for lane keeping), braking at 3 m/s^2
+        self.tables = build_tables(m, self.lane_ends, 0.5 * p.max_lateral_accel, 3.0, p.spawn_spacing, self._make_slots())
         self.P = pack(p, m, ego_control == "lane", self.big)
         shape = (n, self.V)
         self.F = np.zeros((st.NF,) + shape)
