@@ -358,8 +358,12 @@ def mutate(rng: random.Random, source: Path, target: Path) -> str:
         _write(target, json.dumps(meta), members)
     elif kind == "lying-shape":
         ref = rng.choice(sorted(meta.get("arrays") or {"a0": {}}))
-        if "arrays" in meta:
+        if ref in meta.get("arrays", {}):
             meta["arrays"][ref]["shape"] = [rng.choice([0, 1, 7, 1000])]
+        else:
+            meta["state"] = {"__dict__": {"x": {"__array__": "a0"}}}
+            meta["arrays"] = {"a0": {"dtype": "<f8", "shape": [rng.choice([0, 1, 7, 1000])]}}
+            members["a0.npy"] = _header((3,)) + bytes(24)
         _write(target, json.dumps(meta), members)
     elif kind == "config":
         key = rng.choice(sorted(meta["config"]) + ["bogus", "hidden", "buffer_size"])
