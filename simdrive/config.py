@@ -188,10 +188,11 @@ _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
 
 def _numbers(value: Any) -> Any:
-    """YAML 1.1 reads ``1e-3`` and ``1e5`` as strings; read them as numbers like ``--set`` does."""
+    """YAML 1.1 reads ``1e-3`` and ``1e5`` as strings; read them as numbers like ``--set`` does
+    (a whole number such as ``1e5`` as an int, so it fits integer arguments too)."""
     if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
         number = float(value)
-        return int(number) if number.is_integer() and re.fullmatch(r"[-+]?\d+", value.strip()) else number
+        return int(number) if number.is_integer() and abs(number) < 2**63 else number
     if isinstance(value, list):
         return [_numbers(item) for item in value]
     return value

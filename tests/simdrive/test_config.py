@@ -163,4 +163,5 @@ def test_yaml_with_anchors_aliases_deep_nesting_or_python_tags_is_refused(text, 
 
 
 def test_env_arg_numbers_in_exponent_form_are_numbers():
-    assert parse_env_kwargs(["slip_prob=1e-3", "k=1e3", "maze_size=[5, 6]"]) == {"slip_prob": 0.001, "k": 1000.0, "maze_size": [5, 6]}
+    kwargs = parse_env_kwargs(["slip_prob=1e-3", "k=1e3", "maze_size=[5, 6]", "x=1e309"])
+    assert kwargs == {"slip_prob": 0.001, "k": 1000, "maze_size": [5, 6], "x": float("inf")} and isinstance(kwargs["k"], int)
