@@ -86,7 +86,7 @@ def build_config(args: argparse.Namespace) -> AlphaZeroConfig:
         dirichlet_alpha=1.0, temperature_moves=args.temperature_moves, games_per_iteration=args.games_per_iteration,
         parallel_games=args.parallel_games, train_steps=args.train_steps, batch_size=args.batch_size, lr=args.lr,
         replay_iterations=args.replay_iterations, arena_games=args.arena_games, arena_simulations=args.arena_simulations,
-        arena_opening_moves=2, precision=args.precision, num_threads=args.threads,
+        arena_opening_moves=2, precision=args.precision, num_threads=args.threads, solver=args.solver,
     )
 
 
@@ -148,7 +148,8 @@ def versus(agent: AlphaZeroAgent, other_path: Path, games: int, simulations: int
     other = AlphaZeroAgent(agent.observation_space, agent.action_space, AlphaZeroConfig(**ckpt.config), seed=seed)
     other.load_state_dict(ckpt.state)
     game = agent.game
-    players = [search_player(PUCTSearch(game, a.config.c_puct), Evaluator(a.best_net, agent.config.precision), simulations) for a in (agent, other)]
+    players = [search_player(PUCTSearch(game, a.config.c_puct, solver=agent.config.solver), Evaluator(a.best_net, agent.config.precision), simulations)
+               for a in (agent, other)]
     result = arena_match(game, players[0], players[1], games, np.random.default_rng(seed), opening_moves=4)
     print(f"versus {other_path}: {result.wins} wins, {result.draws} draws, {result.losses} losses, score {result.score:.3f}")
     return {"benchmark": "connect4_versus", "other": str(other_path), "wins": result.wins, "draws": result.draws,
@@ -197,6 +198,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--fast-simulations", type=int, default=10, help="PUCT simulations per fast self-play search")
     parser.add_argument("--full-search-prob", type=float, default=1.0, help="share of self-play moves searched fully and kept for training")
     parser.add_argument("--value-target-mix", type=float, default=0.0, help="weight of the search value in the value target")
+    parser.add_argument("--solver", action=argparse.BooleanOptionalAction, default=False, help="MCTS-Solver in every search (proven wins/losses)")
     parser.add_argument("--temperature-moves", type=int, default=8, help="self-play plies sampled from the visit counts")
     parser.add_argument("--channels", type=int, default=32, help="ResNet width")
     parser.add_argument("--blocks", type=int, default=2, help="ResNet residual blocks")
@@ -227,7 +229,8 @@ def main(argv: list[str] | None = None) -> dict:
     totals = Deadline(0, args.clock)
     if args.load:
         ckpt = load_checkpoint(args.load)
-        config = AlphaZeroConfig(**{**ckpt.config, "eval_simulations": args.eval_simulations, "precision": args.precision, "num_threads": args.threads})
+        config = AlphaZeroConfig(**{**ckpt.config, "eval_simulations": args.eval_simulations, "precision": args.precision,
+                                    "num_threads": args.threads, "solver": args.solver})
         agent = AlphaZeroAgent(env.observation_space, env.action_space, config, seed=args.seed)
         agent.load_state_dict(ckpt.state)
         agent.bind_env(env)

@@ -71,6 +71,8 @@ class AlphaZeroConfig:
     """PUCT simulations per move in ``act`` (evaluation, play) [-]."""
     c_puct: float = 1.5
     """Exploration constant of PUCT [-]."""
+    solver: bool = False
+    """MCTS-Solver in every search: proven wins and losses are backed up exactly and a proven win is always played (see ``search.py``)."""
     leaf_batch: int = 1
     """Leaves collected per tree per network call, with virtual loss (1 = none) [-]."""
     dirichlet_alpha: float = 1.0
@@ -199,7 +201,7 @@ class AlphaZeroAgent:
 
     def _search(self) -> PUCTSearch:
         cfg = self.config
-        return PUCTSearch(self.game, cfg.c_puct, cfg.leaf_batch, cfg.dirichlet_alpha, cfg.dirichlet_eps)
+        return PUCTSearch(self.game, cfg.c_puct, cfg.leaf_batch, cfg.dirichlet_alpha, cfg.dirichlet_eps, cfg.solver)
 
     # --- acting ---------------------------------------------------------------------------
 

@@ -16,6 +16,13 @@ pending path counts as one extra visit that was lost), so one call evaluates up 
 ``n_trees * leaf_batch`` positions. Positions are the game core's arrays
 (``GameAdapter.core``: bitboards for the k-in-a-row games), so a round costs a few dozen
 numpy calls whatever the number of trees.
+
+Solver (``solver=True``, MCTS-Solver of Winands et al. 2008, for wins and losses): a node
+is *proven* won for the player to move when one of its moves wins (ends the game or
+leads to a proven loss for the opponent) and proven lost when every legal move leads to a
+proven win for the opponent. Proven nodes are not searched further (their exact value is
+backed up instead of the network's), a proven win is always taken, proven losing moves are
+avoided while another move is unproven, and :func:`best_actions` plays a proven win first.
 """
 
 from __future__ import annotations
@@ -44,6 +51,8 @@ class SearchResult:
     """(n,) mean value of the root for the player to move, in [-1, 1] [-]."""
     legal: np.ndarray
     """(n, n_actions) bool: the legal moves at the roots."""
+    proven: np.ndarray
+    """(n, n_actions) int8: +1 the move is proven to win, -1 proven to lose, 0 unknown (always 0 without the solver)."""
 
 
 class Trees:
@@ -71,6 +80,7 @@ class Trees:
         self.visits = np.zeros(shape, dtype=np.float32)
         self.expanded = np.zeros(shape, dtype=bool)
         self.terminal = np.zeros(shape, dtype=bool)
+        self.proven = np.zeros(shape, dtype=np.int8)  # +1 won / -1 lost for the player to move (solver), 0 unknown
         self.count = np.zeros(n_trees, dtype=np.int64)
         self.noise = np.zeros(n_trees, dtype=bool)
 
@@ -90,6 +100,7 @@ class Trees:
         self.w[trees, nodes] = 0.0
         self.visits[trees, nodes] = 0.0
         self.expanded[trees, nodes] = False
+        self.proven[trees, nodes] = 0
 
     # --- one round ---------------------------------------------------------------------
 
@@ -144,8 +155,12 @@ class Trees:
             count = int(evaluated.sum())
             leaf_value[evaluated] = values[offset: offset + count]
             offset += count
+            exact = outcome == _PROVEN
+            leaf_value[exact] = self.proven[trees_l[exact], leaf[exact]]
             ok = outcome != _COLLISION
             self._backup(trees_l, levels, leaf_value, ok)
+            if search.solver:
+                self._prove(trees_l, levels)
             np.add.at(done, trees_l[ok], 1)
         remaining -= done
         search.simulations += int(done.sum())
@@ -155,9 +170,11 @@ class Trees:
         """Walk each tree (one per entry of ``trees``, no repeats) from the root to a leaf,
         adding a virtual loss on every edge taken. Returns the path as levels
         ``(lanes alive at this depth, node, action)``, the leaf node per lane and its outcome:
-        ``_NEW`` (a new node to evaluate), ``_TERMINAL`` (game over: value 0) or ``_COLLISION``
-        (it reached a node another lane created this round: the path is undone)."""
+        ``_NEW`` (a new node to evaluate), ``_TERMINAL`` (game over: value 0), ``_PROVEN``
+        (solver: its proven value is exact) or ``_COLLISION`` (it reached a node another lane
+        created this round: the path is undone)."""
         c = self.search.c_puct
+        solver = self.search.solver
         k = len(trees)
         node = np.zeros(k, dtype=np.intp)
         leaf = np.zeros(k, dtype=np.intp)
@@ -169,7 +186,14 @@ class Trees:
             n, w, prior = self.n[b, nd], self.w[b, nd], self.prior[b, nd]
             q = np.divide(w, n, out=np.zeros_like(w), where=n > 0)
             u = q + (c * np.sqrt(self.visits[b, nd] + 1.0))[:, None] * prior / (1.0 + n)
-            u[~self.legal[b, nd]] = -np.inf
+            legal = self.legal[b, nd]
+            u[~legal] = -np.inf
+            if solver:
+                status = self._child_status(b, nd)
+                losing = (status < 0) & legal
+                avoid = losing & ~np.all(losing == legal, axis=1, keepdims=True)  # unless every move loses
+                u[avoid] = -np.inf
+                u[status > 0] = np.inf  # a proven win is always taken
             a = np.argmax(u, axis=1)
             levels.append((live, nd, a))
             self.n[b, nd, a] += 1.0
@@ -180,8 +204,10 @@ class Trees:
             if new.any():
                 child[new] = self._add_children(b[new], nd[new], a[new])
             terminal = self.terminal[b, child]
-            stop = new | terminal | ~self.expanded[b, child]
-            outcome[live[stop]] = np.where(terminal[stop], _TERMINAL, np.where(new[stop], _NEW, _COLLISION))
+            proven = self.proven[b, child] != 0
+            stop = new | terminal | proven | ~self.expanded[b, child]
+            kind = np.where(new, _NEW, np.where(proven, _PROVEN, _COLLISION))
+            outcome[live[stop]] = np.where(terminal, _TERMINAL, kind)[stop]
             leaf[live[stop]] = child[stop]
             node[live] = child
             live = live[~stop]
@@ -197,6 +223,8 @@ class Trees:
         self._init_nodes(trees, index)
         self.states[trees, index] = states
         self.terminal[trees, index] = terminal
+        if self.search.solver:  # the player to move after a winning move has lost
+            self.proven[trees, index] = np.where(reward > 0, -1, 0)
         self.reward[trees, parents, actions] = reward
         self.children[trees, parents, actions] = index
         return index
@@ -214,6 +242,22 @@ class Trees:
             self.n[b, nd, a] -= np.where(good, 0.0, 1.0)
             self.visits[b, nd] -= np.where(good, 0.0, 1.0)
 
+    def _child_status(self, trees: np.ndarray, nodes: np.ndarray) -> np.ndarray:
+        """(k, A) int8 from the point of view of the player to move at ``nodes``: +1 the move
+        is proven to win (its child is proven lost), -1 proven to lose, 0 unknown or no child."""
+        kids = self.children[trees, nodes]
+        status = -self.proven[trees[:, None], np.maximum(kids, 0)]
+        return np.where(kids >= 0, status, 0).astype(np.int8)
+
+    def _prove(self, trees: np.ndarray, levels: list) -> None:
+        """Solver: update the proven status of the nodes on the paths, deepest first."""
+        for live, nd, _ in reversed(levels):
+            b = trees[live]
+            status, legal = self._child_status(b, nd), self.legal[b, nd]
+            won = np.any((status > 0) & legal, axis=1)
+            lost = np.all(~legal | (status < 0), axis=1) & legal.any(axis=1)
+            self.proven[b, nd] = np.where(won, 1, np.where(lost, -1, self.proven[b, nd]))
+
     # --- results -----------------------------------------------------------------------
 
     def result(self, trees: np.ndarray) -> SearchResult:
@@ -222,20 +266,23 @@ class Trees:
         w = self.w[trees, 0].astype(np.float64)
         total = n.sum(axis=1)
         values = w.sum(axis=1) / np.maximum(total, 1.0)
-        return SearchResult(n, self.prior[trees, 0].astype(np.float64), values, self.legal[trees, 0].copy())
+        proven = self._child_status(trees, np.zeros(len(trees), dtype=np.intp))
+        return SearchResult(n, self.prior[trees, 0].astype(np.float64), values, self.legal[trees, 0].copy(), proven)
 
     def root_states(self, trees: np.ndarray) -> np.ndarray:
         return self.states[trees, 0]
 
 
-_NEW, _TERMINAL, _COLLISION = 0, 1, 2
+_NEW, _TERMINAL, _COLLISION, _PROVEN = 0, 1, 2, 3
 
 
 class PUCTSearch:
     """Batched PUCT over a :class:`GameAdapter` (see the module docstring)."""
 
-    def __init__(self, game: GameAdapter, c_puct: float = 1.5, leaf_batch: int = 1, dirichlet_alpha: float = 0.5, dirichlet_eps: float = 0.25) -> None:
+    def __init__(self, game: GameAdapter, c_puct: float = 1.5, leaf_batch: int = 1, dirichlet_alpha: float = 0.5, dirichlet_eps: float = 0.25,
+                 solver: bool = False) -> None:
         self.game = game
+        self.solver = solver
         self.c_puct = c_puct
         self.leaf_batch = max(1, int(leaf_batch))
         self.dirichlet_alpha = dirichlet_alpha
@@ -283,6 +330,8 @@ def visit_policy(visits: np.ndarray, temperature: float) -> np.ndarray:
 
 
 def best_actions(result: SearchResult) -> np.ndarray:
-    """The most visited action of each root; ties go to the higher prior, then the lower index."""
-    key = np.where(result.legal, 2.0 * result.visits + result.priors, -np.inf)  # priors < 1 < a visit's weight 2
+    """The most visited action of each root; ties go to the higher prior, then the lower index.
+    With the solver, a proven win comes first and a proven loss last."""
+    key = 2.0 * result.visits + result.priors + 1e12 * result.proven  # priors < 1 < a visit's weight 2
+    key = np.where(result.legal, key, -np.inf)
     return np.argmax(key, axis=1)

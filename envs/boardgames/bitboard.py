@@ -93,10 +93,18 @@ class BitboardCore:
         """(n,) bool: whether ``stones`` (uint64 bitboards) hold k in a row."""
         found = np.zeros(stones.shape, dtype=bool)
         for d in self._shifts:
-            m = stones.copy()
-            for i in range(1, self.k):
-                m &= stones >> (d * np.uint64(i))
-            found |= m != 0
+            # runs[L] marks the first stone of L in a row; runs[a + b] = runs[a] & (runs[b] >> a*d)
+            run, length = stones, 1
+            while 2 * length <= self.k:
+                run = run & (run >> (d * np.uint64(length)))
+                length *= 2
+            if length < self.k:
+                rest = self.k - length  # < length: a run of `rest` starting `length` cells on
+                head = stones
+                for i in range(1, rest):
+                    head = head & (stones >> (d * np.uint64(i)))
+                run = run & (head >> (d * np.uint64(length)))
+            found |= run != 0
         return found
 
     def step(self, states: np.ndarray, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

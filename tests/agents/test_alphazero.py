@@ -313,3 +313,47 @@ def test_inference_copy_folds_batch_norms_without_changing_outputs():
     p16, v16 = Evaluator(net, "bfloat16")(x.numpy(), masks)
     assert np.all(p32[:, 3] == 0) and np.allclose(p32.sum(axis=1), 1.0, atol=1e-5)
     assert np.abs(p16 - p32).max() < 0.05 and np.abs(v16 - v32).max() < 0.05  # bfloat16: ~3 significant digits
+
+
+def test_solver_proofs_agree_with_minimax_on_tictactoe():
+    """Every move the solver marks as a proven win or loss has that minimax value, on
+    random tic-tac-toe positions; the search then plays a winning move when there is one."""
+    from tests.agents.minimax import board_key, value
+
+    raw = gym.make("simdrive/TicTacToe-v0").unwrapped.game
+    game = GameAdapter(raw)
+    rng = np.random.default_rng(0)
+    states = []
+    while len(states) < 40:
+        state = raw.initial_state()
+        for _ in range(int(rng.integers(1, 6))):
+            state = raw.next_state(state, int(rng.choice(raw.legal_actions(state))))
+            if raw.is_terminal(state):
+                break
+        if not raw.is_terminal(state):
+            states.append(state)
+    result = PUCTSearch(game, solver=True).run(game.core.from_states(states), Uniform(), 300)
+    proofs = 0
+    for state, proven, best in zip(states, result.proven, best_actions(result)):
+        move_values = {}
+        for action in raw.legal_actions(state):
+            child = raw.next_state(state, int(action))
+            move_values[int(action)] = 1 if child.winner != 0 else -value(board_key(child.board))
+        for action in np.flatnonzero(proven):
+            assert proven[action] == move_values[int(action)], (raw.to_text(state), action)
+            proofs += 1
+        if max(move_values.values()) == 1 and proven.max() == 1:
+            assert move_values[int(best)] == 1
+    assert proofs > 40  # the solver does prove things on these positions
+    plain = PUCTSearch(game).run(game.core.from_states(states), Uniform(), 300)
+    assert not plain.proven.any()  # control: without the solver nothing is marked
+
+
+def test_solver_proves_a_forced_win_in_three_plies():
+    """Connect Four: the first player to move can make two threats at once (b or e)."""
+    game, state = c4_after([2, 6, 3, 6])  # X on c, d; O on g
+    solved = PUCTSearch(game, solver=True).run(state, Uniform(), 300)
+    assert set(np.flatnonzero(solved.proven[0] == 1)) & {1, 4} and best_actions(solved)[0] in (1, 4)
+    assert not np.any(solved.proven[0] == -1)
+    # once proven, every later simulation goes to the win: the root value approaches +1
+    assert solved.values[0] > PUCTSearch(game).run(state, Uniform(), 300).values[0]

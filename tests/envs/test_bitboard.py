@@ -6,11 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from envs.boardgames import ConnectFour, TicTacToe
+from envs.boardgames import ConnectFour, KInARowGame, TicTacToe
 from envs.boardgames.bitboard import BitboardCore
 
 
-@pytest.mark.parametrize("game", [TicTacToe(), ConnectFour()], ids=["tictactoe", "connect4"])
+@pytest.mark.parametrize(
+    "game",
+    [TicTacToe(), ConnectFour(), KInARowGame(5, 6, 5, False), KInARowGame(4, 5, 3, True)],
+    ids=["tictactoe", "connect4", "5x6-k5", "4x5-k3-gravity"],
+)
 def test_bitboard_core_matches_reference_rules_on_random_games(game):
     core = game.batch_core()
     rng = np.random.default_rng(0)
