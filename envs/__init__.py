@@ -74,14 +74,14 @@ _register(
     "Top-down 4-lane highway, 50 IDM/MOBIL vehicles, meta-actions at 1 Hz, batched natively",
     entry_point="envs.driving.env:HighwayEnv",
     vector_entry_point="envs.driving.env:HighwayVectorEnv",
-    max_episode_steps=40,
+    max_episode_steps=50,
 )
 _register(
     "simdrive/Merge-v0",
     "Top-down highway with an on-ramp: ramp traffic merges in front of the ego (meta-actions, 5 Hz)",
     entry_point="envs.driving.env:MergeEnv",
     vector_entry_point="envs.driving.env:MergeVectorEnv",
-    max_episode_steps=200,
+    max_episode_steps=300,
 )
 _register(
     "simdrive/Racetrack-v0",
@@ -95,14 +95,14 @@ _register(
     "Top-down signalized four-way intersection: turn left through cross traffic, stop on red (meta-actions, 5 Hz)",
     entry_point="envs.driving.env:IntersectionEnv",
     vector_entry_point="envs.driving.env:IntersectionVectorEnv",
-    max_episode_steps=300,
+    max_episode_steps=400,
 )
 _register(
     "simdrive/Roundabout-v0",
     "Top-down one-lane roundabout: give way to the ring, leave at the 2nd exit (meta-actions, 5 Hz)",
     entry_point="envs.driving.env:RoundaboutEnv",
     vector_entry_point="envs.driving.env:RoundaboutVectorEnv",
-    max_episode_steps=300,
+    max_episode_steps=400,
 )
 # Gymnasium's CarRacing-v3 with the imitation chapter's 7 actions and 84x84 frames (needs Box2D: simdrive[carracing])
 if find_spec("Box2D") is not None:

@@ -239,9 +239,10 @@ class RacetrackConfig(DrivingConfig):
 class MergeConfig(DrivingConfig):
     """``simdrive/Merge-v0``: a highway where ramp traffic merges in front of the ego."""
 
-    vehicles: int = 30  # [-]
+    vehicles: int = 40  # [-]
     policy_frequency: float = 5.0  # [Hz]
     target_speeds: tuple[float, ...] = (0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0)  # meta-action speed levels [m/s]
+    traffic_speed_range: tuple[float, float] = (0.7, 1.0)  # traffic desired-speed factor, drawn per episode [-]
     lanes: int = 2  # main-road lanes [-]
     lane_width: float = 4.0  # [m]
     speed_limit: float = 30.0  # [m/s]
@@ -273,7 +274,7 @@ class IntersectionConfig(DrivingConfig):
 class RoundaboutConfig(DrivingConfig):
     """``simdrive/Roundabout-v0``: enter a one-lane roundabout, give way, leave at the 2nd exit."""
 
-    vehicles: int = 16  # [-]
+    vehicles: int = 24  # [-]
     ego_speed: float = 10.0  # [m/s]
     policy_frequency: float = 5.0  # [Hz]
     target_speeds: tuple[float, ...] = (0.0, 3.0, 6.0, 9.0, 12.0)  # [m/s]

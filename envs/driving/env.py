@@ -170,6 +170,7 @@ class DrivingCore:
             hit=_HIT_NAMES[w.hit],
             offroad=w.offroad.copy(),
             ran_red_light=w.ran_red.copy(),
+            failed_to_yield=w.failed_to_yield.copy(),
             distance=w.travelled.copy(),
             route_completion=completion,
             route_completed=self.completed.copy(),
@@ -217,7 +218,10 @@ class DrivingEnv(gym.Env):
     by the registered time limit (``TimeLimit``). ``info`` events: ``crashed``, ``hit`` (what
     was hit), ``collision_type`` (nuPlan's: stopped_ego, stopped_track, active_front,
     active_rear, active_lateral), ``at_fault`` (the ego caused it: active_front, stopped_track,
-    or active_lateral while straddling lanes or off the road), ``offroad``, ``ran_red_light``,
+    or active_lateral while straddling lanes, off the road or inside a junction), ``offroad``,
+    ``ran_red_light`` (its front crossed a stop line on red), ``failed_to_yield`` (it entered a
+    junction conflict zone ahead of a vehicle with the right of way that would reach the zone
+    before the ego cleared it),
     ``distance`` [m], ``route_completion`` [0, 1], ``speed`` and ``speed_limit`` [m/s], and over the
     step's physics steps ``max_accel_lon``/``max_accel_lat`` [m/s^2], ``max_jerk_lon``/``max_jerk_lat``
     [m/s^3], ``min_ttc`` [s] (time to collision with the leader; inf when not closing).

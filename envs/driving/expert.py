@@ -1,12 +1,15 @@
 """The built-in expert: a rule-based autopilot that drives the ego with the traffic's own driver
 model and privileged information (the whole world state).
 
-Longitudinal: the IDM acceleration against the ego's leader (straddling vehicles included),
-lane ends, the lights it must respect, and the junction lines where it must give way
-(:meth:`World.ego_decisions`, the same kernel code as the traffic). Lateral: MOBIL's lane
+Longitudinal: the ACC-model acceleration against the ego's leader (straddling vehicles
+included), lane ends, the lights it must respect and the junction lines where it must give
+way (:meth:`World.ego_decisions`, the same kernel code as the traffic). Lateral: MOBIL's lane
 choice (never into a lane that ends), the route through the lane graph, and the traffic's lane
 keeping. :func:`expert_actions` turns that into one action per world in the env's own action
-space (meta, discrete or continuous). Use from an env: ``env.unwrapped.expert_action()``
+space (meta, discrete or continuous). Under meta-actions, whose speed levels are coarse, it
+looks one decision ahead: of slower / idle / faster it takes the level whose speed is closest to
+where the driver model is heading, among those after which the ego can still stop before the
+next stop line braking at most ``STOP_DECEL``. Use from an env: ``env.unwrapped.expert_action()``
 (vector env: ``expert_actions()``).
 """
 
@@ -15,6 +18,47 @@ from __future__ import annotations
 import numpy as np
 
 from .traffic import lateral_steer
+
+STOP_DECEL = 3.0  # braking the expert plans with to stop at a line [m/s^2]
+STOP_MARGIN = 1.0  # it plans to stop this far before the line [m]
+LOOK = 2.0  # under meta-actions, the driver model's acceleration is followed this far ahead, at least [s]
+
+
+def _level_after(core, targets: np.ndarray):
+    """(speed [m/s], distance [m]) of the ego after one decision period tracking ``targets`` with
+    the meta-action speed controller (same gain and limits as the physics kernel)."""
+    w, c = core.world, core.cfg
+    p = w.p
+    v = w.v[:, 0].copy()
+    dist = np.zeros_like(v)
+    for _ in range(c.substeps):  # physics steps of one decision, not vehicles
+        a = np.clip(p.speed_gain * (targets - v), -p.max_brake, p.max_accel)
+        dist += v * w.dt
+        v = np.clip(v + a * w.dt, 0.0, p.max_speed)
+    return v, dist
+
+
+def _meta_speed(core, acc: np.ndarray):
+    """(-1 slower / 0 idle / +1 faster, whether idle is safe) per world."""
+    w, c = core.world, core.cfg
+    lv, idx = core.levels, core.speed_idx
+    v_want = np.maximum(w.v[:, 0] + acc * max(1.0 / c.policy_frequency, LOOK), 0.0)
+    room = w.ego_stop_gap - STOP_MARGIN
+    best = np.zeros(w.n, np.int64)
+    best_err = np.full(w.n, np.inf)
+    idle_ok = np.ones(w.n, bool)
+    for step in (-1, 0, 1):  # three candidate actions
+        k = np.clip(idx + step, 0, len(lv) - 1)
+        v_end, dist = _level_after(core, lv[k])
+        stops = dist + v_end * v_end / (2.0 * STOP_DECEL) <= room
+        ok = stops | (step == -1) | ~np.isfinite(room)
+        if step == 0:
+            idle_ok = ok & (acc > -2.0)
+        err = np.abs(lv[k] - v_want) - 1e-6 * step  # ties: the lower level
+        take = ok & (err < best_err)
+        best = np.where(take, step, best)
+        best_err = np.where(take, err, best_err)
+    return best, idle_ok
 
 
 def expert_actions(core) -> np.ndarray:
@@ -27,20 +71,12 @@ def expert_actions(core) -> np.ndarray:
     settled = (tl == lane) & (np.abs(w.d[:, 0] - r.lane_offset[lane]) < 0.5)
     change = settled & (best != lane)
     if c.action == "meta":
-        a = np.full(w.n, 1, np.int64)
+        speed, idle_ok = _meta_speed(core, acc)
+        a = np.where(speed < 0, 4, np.where(speed > 0, 3, 1))
+        # a lane change (which keeps the speed level) when keeping the speed is safe
+        change &= idle_ok
         a = np.where(change & (r.lane_left[lane] == best), 0, a)
         a = np.where(change & (r.lane_right[lane] == best), 2, a)
-        # the speed level that tracks the driver model: where its acceleration leads within the
-        # next decision period (at least 2 s ahead, as speed levels are coarse)
-        lv = core.levels
-        period = max(1.0 / c.policy_frequency, 2.0)
-        v_next = np.maximum(w.v[:, 0] + acc * period, 0.0)
-        cur = lv[core.speed_idx]
-        step = np.diff(lv).min() if len(lv) > 1 else 1.0
-        faster = (v_next > cur + 0.5 * step) & (core.speed_idx < len(lv) - 1)
-        slower = ((v_next < cur - 0.25 * step) | (acc < -1.0)) & (core.speed_idx > 0)
-        a = np.where((a == 1) & slower, 4, a)
-        a = np.where((a == 1) & faster & ~slower, 3, a)
         return a
     # direct control: keep a target lane in the world's ego slot
     w.tlane[:, 0] = np.where(change, best, tl)

@@ -121,15 +121,19 @@ def travel_time(dist, v, a, vmax):
 
 @nb.njit(cache=True)
 def give_way(w, F, I, B, path, pathd, light_stop, v0eff, LF, conf0, nconf, zones, other, prio,
-             crit_gap, b_emerg, ystop):
+             crit_gap, b_emerg, ystop, failed):
     """Gap acceptance at every conflict zone on each vehicle's path (up to 3 lanes ahead).
 
     ``path[i, k]`` is the k-th lane of vehicle i's path (-1 past its end), ``pathd[i, k]`` the
     distance [m] from i's centre to the start of that lane along the path (negative for the
     lane it is on); ``light_stop[i]`` the distance to a stop line i will respect (inf none).
     Writes ``ystop[i]``: bumper gap [m] to the line where i must wait (inf: none) and
-    ``I[YIELDING, w, i]``: the slot it waits for (-1 none).
+    ``I[YIELDING, w, i]``: the slot it waits for (-1 none). Returns whether the ego (slot 0)
+    is entering a zone (its front within 2 m past the zone's start) ahead of a vehicle that
+    has the right of way and would reach the zone before the ego has cleared it: a failure to
+    yield. ``failed`` is unused (kept for the caller's signature).
     """
+    ego_failed = False
     nv = F.shape[2]
     for i in range(nv):
         ystop[i] = np.inf
@@ -147,6 +151,9 @@ def give_way(w, F, I, B, path, pathd, light_stop, v0eff, LF, conf0, nconf, zones
                 za0, za1 = zones[c, 0], zones[c, 1]
                 Di = pathd[i, k] + za0 - 0.5 * Li  # front bumper to the zone
                 Ei = pathd[i, k] + za1 + 0.5 * Li  # rear bumper past the zone end
+                if i == 0 and -2.0 < Di <= 0.0 < Ei and prio[c] < 0:
+                    ego_failed = ego_failed or _cuts_off(w, F, I, B, path, pathd, light_stop, other[c], zones[c, 2],
+                                                         zones[c, 3], travel_time(Ei, vi, ai, max(v0eff[i], 1.0)))
                 if Ei <= 0.0 or Di <= 0.0:  # cleared it, or inside it: i goes on
                     continue
                 if Di > light_stop[i]:  # i stops at a light before this zone anyway
@@ -168,7 +175,9 @@ def give_way(w, F, I, B, path, pathd, light_stop, v0eff, LF, conf0, nconf, zones
                         if Dj > light_stop[j] and not B[IGNORE, w, j]:
                             break  # j stops at its light first
                         inside = Dj <= 0.0
-                        t_j = travel_time(Dj, vj, 0.0, vj)
+                        # when j can be there: pulling away at its acceleration (a vehicle just
+                        # starting at a green light counts), up to its desired speed
+                        t_j = travel_time(Dj, vj, F[AMAX, w, j], max(v0eff[j], vj))
                         committed = Dj < vj * vj / (2.0 * F[BCOMF, w, j]) + 0.5
                         p = prio[c]
                         must = inside
@@ -185,3 +194,22 @@ def give_way(w, F, I, B, path, pathd, light_stop, v0eff, LF, conf0, nconf, zones
                                 ystop[i] = Di - 1.0
                                 I[YIELDING, w, i] = j
                         break
+    return ego_failed
+
+
+@nb.njit(cache=True)
+def _cuts_off(w, F, I, B, path, pathd, light_stop, ob, zb0, zb1, t_clear):
+    """Whether a vehicle on lane ``ob`` (zone ``zb0..zb1`` on it) would reach the zone within
+    ``t_clear`` [s] at its present speed, not stopping at a light first."""
+    for j in range(1, F.shape[2]):
+        if not B[ACTIVE, w, j] or I[KIND, w, j] == STATIC:
+            continue
+        for m in range(path.shape[1]):
+            if path[j, m] != ob:
+                continue
+            Dj = pathd[j, m] + zb0 - 0.5 * F[LEN, w, j]
+            Ej = pathd[j, m] + zb1 + 0.5 * F[LEN, w, j]
+            if Dj > 0.0 and Ej > 0.0 and Dj <= light_stop[j] and travel_time(Dj, F[V, w, j], 0.0, F[V, w, j]) < t_clear:
+                return True
+            break
+    return False

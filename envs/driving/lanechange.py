@@ -15,8 +15,8 @@ import numpy as np
 
 from . import occupancy as occ
 from .longitudinal import courtesy_idm
-from .params import P_BIG, P_EGO_SAFE_DECEL, P_KEEP_RIGHT, P_SAFE_DECEL
-from .state import AMAX, BCOMF, D, EGO, HT, KIND, LANE, LEN, POL, S, S0, STYLE, THR, TLANE, V
+from .params import P_BIG, P_EGO_SAFE_DECEL, P_KEEP_RIGHT, P_MERGE_SAFE_DECEL, P_SAFE_DECEL
+from .state import ACC, AMAX, BCOMF, D, EGO, HT, KIND, LANE, LEN, POL, S, S0, STYLE, THR, TLANE, V
 
 AGGRESSIVE = 1  # traffic.STYLES row of aggressive drivers
 from .tables import LF_LENGTH, LF_OFF, LI_CHANGE, LI_ENDS, LI_LEFT, LI_RIGHT
@@ -30,6 +30,15 @@ def _idm_behind(w, j, s_lead, v_lead, L_lead, F, v0e):
     """IDM acceleration of vehicle j behind a leader at (s, v, length)."""
     gap = s_lead - F[S, w, j] - 0.5 * (F[LEN, w, j] + L_lead)
     return idm(F[V, w, j], v0e[j], gap, F[V, w, j] - v_lead, F[AMAX, w, j], F[BCOMF, w, j], F[HT, w, j], F[S0, w, j])
+
+
+@nb.njit(cache=True)
+def _room(gap, v_behind, margin):
+    """Whether a bumper gap [m] leaves room behind a vehicle for one moving at ``v_behind`` [m/s]:
+    1 m for a stopped one, else 2 m plus ``margin`` [s] of its speed."""
+    if v_behind <= 0.5:
+        return gap >= 1.0
+    return gap >= 2.0 + margin * v_behind
 
 
 @nb.njit(cache=True)
@@ -89,9 +98,9 @@ def choose_lane(w, i, F, I, tabs, P, n, key, lane_of, veh, prim, v0e, acc_now):
             s_f = s - ds_f
             gap_b = ds_f - 0.5 * (L + F[LEN, w, j_f])
         margin = 0.15 if ends_here else 0.3  # leaving a lane that ends accepts shorter gaps [s]
-        if gap_f < 2.0 + margin * v or (j_f >= 0 and gap_b < 2.0 + margin * F[V, w, j_f]):
+        if not _room(gap_f, v, margin) or (j_f >= 0 and not _room(gap_b, F[V, w, j_f], margin)):
             continue  # no room
-        if v < 6.0 and (own_gap < 10.0 or (v_l < v + 2.0 and gap_f < 25.0) or (v_l < 3.0 and gap_f < 40.0)):
+        if v < 6.0 and (own_gap < 6.0 or (v_l < v + 2.0 and gap_f < 12.0)):
             continue  # slow traffic: it might have to stop before completing the change
         a_new = idm(v, v0e[i], gap_f, v - v_l, F[AMAX, w, i], F[BCOMF, w, i], F[HT, w, i], F[S0, w, i])
         a_nf_new, a_nf_old = 0.0, 0.0
@@ -101,8 +110,14 @@ def choose_lane(w, i, F, I, tabs, P, n, key, lane_of, veh, prim, v0e, acc_now):
             a_nf_old = _idm_gap(w, j_f, ds_f + ds_l - 0.5 * (L_l + F[LEN, w, j_f]), v_l, F, v0e)
             # cutting in front of the ego: only if it need barely brake, except for aggressive drivers
             lim = P[P_EGO_SAFE_DECEL] if I[KIND, w, j_f] == EGO and I[STYLE, w, i] != AGGRESSIVE else P[P_SAFE_DECEL]
-            # a merge from a lane that ends is judged as the follower sees it when making room (zipper)
-            a_check = courtesy_idm(w, j_f, gb, v, F, v0e) if ends_here else a_nf_new
+            # a merge from a lane that ends is judged as the follower will react to it: with the ACC
+            # model, against MOBIL's usual b_safe of 4 m/s^2 (Treiber & Kesting); the ego keeps its limit
+            if ends_here:
+                a_check = courtesy_idm(w, j_f, gb, v, F[ACC, w, i], F, v0e)
+                if I[KIND, w, j_f] != EGO:
+                    lim = max(lim, P[P_MERGE_SAFE_DECEL])
+            else:
+                a_check = a_nf_new
             if a_check < -lim:
                 continue  # unsafe for the new follower
         # vehicles that started moving into this lane since the occupancy was built count too
@@ -124,9 +139,9 @@ def choose_lane(w, i, F, I, tabs, P, n, key, lane_of, veh, prim, v0e, acc_now):
             if abs(ds) > 150.0:
                 continue
             if ds >= 0.0:
-                clash = gap < 2.0 + 0.3 * v or _idm_behind(w, i, F[S, w, k], F[V, w, k], F[LEN, w, k], F, v0e) < -lim
+                clash = not _room(gap, v, margin) or _idm_gap(w, i, gap, F[V, w, k], F, v0e) < -lim
             else:
-                clash = gap < 2.0 + 0.3 * F[V, w, k] or _idm_behind(w, k, s, v, L, F, v0e) < -lim
+                clash = not _room(gap, F[V, w, k], margin) or _idm_gap(w, k, gap, v, F, v0e) < -lim
             if clash:
                 break
         if clash:

@@ -238,9 +238,10 @@ def accelerations(w, F, I, B, WF, tabs, P, n, key, lane_of, veh, prim, sec, path
 
 @nb.njit(cache=True)
 def cooperative_merging(w, F, I, B, tabs, P, n, key, lane_of, veh, prim, v0e, acc):
-    """A vehicle in a lane that ends follows the vehicle ahead of it in the lane it must enter
-    (adapting its speed to the gap behind that vehicle); the polite vehicle behind it in that
-    lane (MOBIL politeness > 0.1) keeps behind it if that costs at most ``courtesy_decel``."""
+    """A vehicle in a lane that ends follows the vehicle ahead of it (or beside it) in the lane it
+    must enter, braking at most comfortably, so that it lines up with the gap behind that
+    vehicle; the polite vehicle behind it in that lane (MOBIL politeness > 0.1) keeps behind it,
+    as behind a leader (ACC model), if that costs at most ``courtesy_decel``."""
     nv = F.shape[2]
     big = P[P_BIG]
     look = P[P_MERGE_LOOK]
@@ -261,24 +262,25 @@ def cooperative_merging(w, F, I, B, tabs, P, n, key, lane_of, veh, prim, v0e, ac
         if nl >= 0 and I[KIND, w, r] != EGO:
             j = veh[nl]
             g = F[S, w, j] - s_r - 0.5 * (L_r + F[LEN, w, j])
-            if g < look:
+            if g < look:  # fall in behind it (braking at most comfortably), so that a gap opens beside
                 a_adapt = idm(v_r, v0e[r], g, v_r - F[V, w, j], F[AMAX, w, r], F[BCOMF, w, r], 0.7 * F[HT, w, r], F[S0, w, r])
-                if a_adapt >= -F[BCOMF, w, r]:
-                    acc[r] = min(acc[r], a_adapt)
+                acc[r] = min(acc[r], max(a_adapt, -F[BCOMF, w, r]))
         if nf >= 0:
             j = veh[nf]
             kj = I[KIND, w, j]
             if (kj == TRAFFIC or kj == EGO) and F[POL, w, j] > 0.1 and s_r - F[S, w, j] < look:
                 g = s_r - F[S, w, j] - 0.5 * (L_r + F[LEN, w, j])
-                if g > 0.0:  # follow it as if it were already in the lane, at half the usual headway
-                    a_c = courtesy_idm(w, j, g, v_r, F, v0e)
+                if g > 0.0:  # follow it as if it were already in the lane
+                    a_c = courtesy_idm(w, j, g, v_r, F[ACC, w, r], F, v0e)
                     if a_c >= -court:
                         acc[j] = min(acc[j], max(a_c, -court))
 
 
 @nb.njit(cache=True)
-def courtesy_idm(w, j, gap, v_lead, F, v0e):
-    """IDM acceleration [m/s^2] of vehicle j behind a merging vehicle at bumper gap ``gap`` [m]
-    and speed ``v_lead`` [m/s], with half its usual time headway (zipper merging)."""
+def courtesy_idm(w, j, gap, v_lead, a_lead, F, v0e):
+    """Acceleration [m/s^2] of vehicle j following a merging vehicle at bumper gap ``gap`` [m],
+    speed ``v_lead`` [m/s] and acceleration ``a_lead`` [m/s^2] as if it were already its leader:
+    the ACC model, which brakes at about its comfortable deceleration where plain IDM would
+    over-react to the short gap (zipper merging)."""
     v = F[V, w, j]
-    return idm(v, v0e[j], gap, v - v_lead, F[AMAX, w, j], F[BCOMF, w, j], 0.5 * F[HT, w, j], F[S0, w, j])
+    return acc_model(v, v0e[j], gap, v_lead, a_lead, F[AMAX, w, j], F[BCOMF, w, j], F[HT, w, j], F[S0, w, j])

@@ -36,6 +36,8 @@ class Map:
     populate_lanes: np.ndarray  # lanes where traffic is placed at reset
     spawn_lanes: np.ndarray  # lanes where recycled traffic re-enters ("entries" mode)
     spawn_mode: str = "window"  # "window": around the ego on its section; "entries": at spawn_lanes' starts
+    spawn_weights: np.ndarray | None = None  # relative inflow of each spawn lane ("entries" mode); None: equal [-]
+    populate_weights: np.ndarray | None = None  # relative initial density of each populate lane; None: equal [-]
     window: tuple[float, float] = (-150.0, 350.0)  # traffic placement window around the ego, "window" mode [m]
     lights: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))  # (G, 2): lane it governs (at its end), phase
     phases: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # (P, 2): green start within the cycle [s], green time [s]
@@ -121,12 +123,13 @@ class MergeParams:
     speed_limit: float = 30.0  # main road [m/s]
     ramp_speed_limit: float = 20.0  # on-ramp [m/s]
     before: float = 300.0  # main road before the merge zone [m]
-    merge_length: float = 120.0  # acceleration lane length [m]
+    merge_length: float = 200.0  # acceleration lane length [m]
     after: float = 500.0  # main road after the merge zone [m]
+    ramp_share: float = 0.15  # share of the entering traffic that comes from the ramp [-]
 
     def __post_init__(self):
         _check(self, lanes=(1, 6), lane_width=(2.0, 6.0), speed_limit=(1.0, 70.0), ramp_speed_limit=(1.0, 70.0),
-               before=(150.0, 5000.0), merge_length=(40.0, 1000.0), after=(100.0, 5000.0))
+               before=(150.0, 5000.0), merge_length=(40.0, 1000.0), after=(100.0, 5000.0), ramp_share=(0.0, 0.9))
 
 
 def build_merge(p: MergeParams = MergeParams()) -> Map:
@@ -162,10 +165,16 @@ def build_merge(p: MergeParams = MergeParams()) -> Map:
     start_lanes = base_before + np.arange(p.lanes)
     populate = np.arange(road.num_lanes)
     spawn = np.concatenate([start_lanes, [road.sec_lane[s_ramp]]])
-    return Map(road, np.array([s_before, s_zone, s_after]), start_lanes, 60.0, p.after - 50.0, populate, spawn, "entries")
+    ramp_weight = p.ramp_share * p.lanes / (1.0 - p.ramp_share)  # per ramp lane, relative to a main lane
+    weights = np.concatenate([np.ones(p.lanes), [ramp_weight]])
+    ramp_lanes = [road.sec_lane[s_ramp], road.sec_lane[s_zone]]  # the ramp and the acceleration lane
+    populate_weights = np.where(np.isin(populate, ramp_lanes), ramp_weight, 1.0)
+    return Map(road, np.array([s_before, s_zone, s_after]), start_lanes, 60.0, p.after - 50.0, populate, spawn, "entries",
+               spawn_weights=weights, populate_weights=populate_weights)
 
 
 _TURNS = ("right", "straight", "left")
+EGO_APPROACH_DENSITY = 2.5  # initial traffic density on the ego's own approach, relative to the other lanes [-]
 
 
 @dataclass(frozen=True)
@@ -236,8 +245,11 @@ def build_intersection(p: IntersectionParams = IntersectionParams()) -> Map:
     inc_l = np.concatenate([road.sec_lane[q] + np.arange(2) for q in inc])
     out_l = road.sec_lane[np.array(out)]
     ego_lane = road.sec_lane[inc[ego_arm]] + (1 if p.turn == "left" else 0)
-    return Map(road, route, np.array([ego_lane]), 20.0, L - 20.0, np.concatenate([inc_l, out_l]), inc_l, "entries", lights=lights,
-               phases=phases, amber=p.amber, cycle=2 * period)
+    populate = np.concatenate([inc_l, out_l])
+    # vehicles queue ahead of the ego in its own lane more often: the ego must see them
+    populate_weights = np.where(populate == ego_lane, EGO_APPROACH_DENSITY, 1.0)
+    return Map(road, route, np.array([ego_lane]), 20.0, L - 20.0, populate, inc_l, "entries", lights=lights,
+               phases=phases, amber=p.amber, cycle=2 * period, populate_weights=populate_weights)
 
 
 @dataclass(frozen=True)
@@ -306,5 +318,8 @@ def build_roundabout(p: RoundaboutParams = RoundaboutParams()) -> Map:
     inc_l = road.sec_lane[np.array(inc)]
     out_l = road.sec_lane[np.array(out)]
     ring_l = road.sec_lane[np.array(ring)]
-    return Map(road, np.array(route), np.array([road.sec_lane[inc[ego_arm]]]), 20.0, L - 20.0,
-               np.concatenate([inc_l, out_l, ring_l]), inc_l, "entries", yield_lanes=road.sec_lane[np.array(entry)])
+    populate = np.concatenate([inc_l, out_l, ring_l])
+    ego_lane = road.sec_lane[inc[ego_arm]]
+    populate_weights = np.where(populate == ego_lane, EGO_APPROACH_DENSITY, 1.0)
+    return Map(road, np.array(route), np.array([ego_lane]), 20.0, L - 20.0, populate, inc_l, "entries",
+               yield_lanes=road.sec_lane[np.array(entry)], populate_weights=populate_weights)

@@ -24,7 +24,7 @@ from .longitudinal import accelerations, choose_next, cooperative_merging, desir
 from .params import (P_AMBER, P_BIG, P_CRIT_GAP, P_CYCLE, P_EGO_ACCEL, P_EGO_BRAKE, P_EMERG, P_LANE_MODE, P_LATACC,
                      P_LC_STEPS, P_MAX_STEER, P_SPAWN_TRIES, P_SPEED_GAIN, P_STEER_RATE, P_VMAX, P_DT)
 from .spawning import recycle
-from .state import (ACC, ACTIVE, ALAT, AT_FAULT, BEST, CRASHED, CTYPE, D, DESIRED, EGO, EGO_TARGET, H, HIT, HIT_NONE,
+from .state import (ACC, ACTIVE, ALAT, AT_FAULT, EGO_STOP, FAILED_YIELD, BEST, CRASHED, CTYPE, D, DESIRED, EGO, EGO_TARGET, H, HIT, HIT_NONE,
                     HIT_OBSTACLE, HIT_SLOT, HIT_VEHICLE, KIND, LANE, LEAD_DV, LEAD_GAP, LEN, LIGHT_T0, NEXT, OFFROAD,
                     RAN_RED, RH, ROUTE_I, S, SACC, SB, SCRIPTED, SEC, SLANE, STATIC, STEER, STOPPED, T, TLANE, TRAFFIC,
                     TRAVELLED, TURN, V, WBASE, WID, X, Y)
@@ -33,7 +33,7 @@ from .traffic import bicycle_step, lateral_slip, limit_slip, slip_from_steer, st
 
 
 @nb.njit(cache=True)
-def decide(w, F, I, B, WF, WI, tabs, P, override, scratch, mobil_all, ego_only):
+def decide(w, F, I, B, WF, WI, WB, tabs, P, override, scratch, mobil_all, ego_only):
     """Traffic decisions of world ``w`` (no motion): fills ``F[DESIRED]`` (IDM acceleration
     against every constraint, bounded), ``I[NEXT]`` and, for vehicles due, ``I[TLANE]``
     (MOBIL; ``mobil_all``: every vehicle now). ``ego_only``: only the ego's MOBIL choice, into
@@ -48,8 +48,9 @@ def decide(w, F, I, B, WF, WI, tabs, P, override, scratch, mobil_all, ego_only):
     desired_speeds(w, F, I, B, WF, tabs, path, pathd, segs, v0e)
     light_stops(w, F, I, B, WI, WF, tabs, P, override, path, pathd, lstop)
     if tabs.ZONE_OTHER.shape[0]:
-        give_way(w, F, I, B, path, pathd, lstop, v0e, tabs.LF, tabs.LI[:, 8], tabs.LI[:, 9], tabs.ZONES, tabs.ZONE_OTHER,
-                 tabs.ZONE_PRIO, P[P_CRIT_GAP], P[P_EMERG], ystop)
+        if give_way(w, F, I, B, path, pathd, lstop, v0e, tabs.LF, tabs.LI[:, 8], tabs.LI[:, 9], tabs.ZONES, tabs.ZONE_OTHER,
+                    tabs.ZONE_PRIO, P[P_CRIT_GAP], P[P_EMERG], ystop, 0) and not ego_only:
+            WB[FAILED_YIELD, w] = True
     else:
         for i in range(nv):
             ystop[i] = np.inf
@@ -58,6 +59,8 @@ def decide(w, F, I, B, WF, WI, tabs, P, override, scratch, mobil_all, ego_only):
     for i in range(nv):
         F[DESIRED, w, i] = acc[i]
     WF[LEAD_GAP, w], WF[LEAD_DV, w] = lgap[0], F[V, w, 0] - lv[0]
+    end = pathd[0, 1] - 0.5 * F[LEN, w, 0] if tabs.LI[path[0, 0], LI_ENDS] else np.inf
+    WF[EGO_STOP, w] = min(lstop[0], ystop[0], end)
     lc = int(P[P_LC_STEPS])
     if ego_only:
         I[BEST, w, 0] = choose_lane(w, 0, F, I, tabs, P, n, key, lane_of, veh, prim, v0e, acc[0])
@@ -107,7 +110,7 @@ def step_worlds(F, I, B, WF, WI, WB, seeds, tabs, P, override, ego_steer, ego_ac
     lane_mode = P[P_LANE_MODE] > 0.5
     for w in range(n):
         _segments(w, F, I, B, tabs, scratch[13])
-        decide(w, F, I, B, WF, WI, tabs, P, override, scratch, False, False)
+        decide(w, F, I, B, WF, WI, WB, tabs, P, override, scratch, False, False)
         _move(w, F, I, B, WF, WI, WB, tabs, P, override, lane_mode, ego_steer[w], ego_acc[w])
         _ego_events(w, F, I, B, WI, WB, tabs)
         WI[T, w] += 1

@@ -67,29 +67,48 @@ def place(F, I, B, tabs, w, i, lane, s, v):
 
 
 @nb.njit(cache=True)
-def _lane_neighbours(F, I, B, w, lane, s, skip):
+def _along(tabs, lane, s, other_lane, other_s):
+    """Signed distance [m] from ``(lane, s)`` to ``(other_lane, other_s)`` along the lane graph
+    (same lane, or one link ahead / behind); NaN when they are not linked."""
+    if other_lane == lane:
+        return other_s - s
+    for k in range(tabs.SUCC.shape[1]):
+        if tabs.SUCC[lane, k] == other_lane:
+            return tabs.LF[lane, LF_LENGTH] - s + other_s
+    for k in range(tabs.PRED.shape[1]):
+        if tabs.PRED[lane, k] == other_lane:
+            return -(s + tabs.LF[other_lane, LF_LENGTH] - other_s)
+    return np.nan
+
+
+@nb.njit(cache=True)
+def _lane_neighbours(F, I, B, w, lane, s, skip, tabs):
     """Nearest active vehicles ahead of and behind ``s`` in ``lane`` (by centre or target lane)."""
     lead, fol = -1, -1
     ds_l, ds_f = np.inf, np.inf
     for j in range(F.shape[2]):
-        if j == skip or not B[ACTIVE, w, j] or (I[LANE, w, j] != lane and I[TLANE, w, j] != lane):
+        if j == skip or not B[ACTIVE, w, j]:
             continue
-        ds = F[S, w, j] - s
+        ds = _along(tabs, lane, s, I[LANE, w, j], F[S, w, j])
+        if np.isnan(ds) and I[TLANE, w, j] == lane:
+            ds = F[S, w, j] - s
+        if np.isnan(ds):
+            continue
         if ds >= 0.0 and ds < ds_l:
             ds_l, lead = ds, j
         elif ds < 0.0 and -ds < ds_f:
             ds_f, fol = -ds, j
-    return lead, fol
+    return lead, fol, ds_l
 
 
 @nb.njit(cache=True)
-def safe_speed(F, w, i, lead, v_wish):
+def safe_speed(F, w, i, lead, ds, v_wish):
     """Speed [m/s] for slot i: at most ``v_wish``, the IDM equilibrium speed for its gap to
-    ``lead`` (gap = s0 + v T), and the speed from which it stops behind a braking leader with
-    its comfortable deceleration (v^2 <= v_lead^2 + 2 b (gap - s0))."""
+    ``lead`` at centre distance ``ds`` [m] (gap = s0 + v T), and the speed from which it stops
+    behind a braking leader with its comfortable deceleration (v^2 <= v_lead^2 + 2 b (gap - s0))."""
     if lead < 0:
         return v_wish
-    gap = F[S, w, lead] - F[S, w, i] - 0.5 * (F[LEN, w, i] + F[LEN, w, lead]) - F[S0, w, i]
+    gap = ds - 0.5 * (F[LEN, w, i] + F[LEN, w, lead]) - F[S0, w, i]
     vl = F[V, w, lead]
     return max(0.0, min(v_wish, gap / F[HT, w, i], np.sqrt(max(vl * vl + 2.0 * F[BCOMF, w, i] * gap, 0.0))))
 
@@ -154,7 +173,8 @@ def reset_world(F, I, B, WF, WI, WB, seeds, tabs, P, w):
         spacing = P[P_VEH_LEN] + 2.0 + 1.2 * 0.8 * tabs.LF[lane, LF_SPEED]
         crowded = False
         for j in range(1, i):
-            if I[LANE, w, j] == lane and abs(F[S, w, j] - s) < spacing:
+            ds = _along(tabs, lane, s, I[LANE, w, j], F[S, w, j])
+            if not np.isnan(ds) and abs(ds) < spacing:
                 crowded = True
                 break
         if crowded:
@@ -167,8 +187,8 @@ def reset_world(F, I, B, WF, WI, WB, seeds, tabs, P, w):
         for i in range(1, nv):
             if not B[ACTIVE, w, i]:
                 continue
-            lead, _f = _lane_neighbours(F, I, B, w, I[LANE, w, i], F[S, w, i], i)
-            v = safe_speed(F, w, i, lead, F[V, w, i])
+            lead, _f, ds = _lane_neighbours(F, I, B, w, I[LANE, w, i], F[S, w, i], i, tabs)
+            v = safe_speed(F, w, i, lead, ds, F[V, w, i])
             ln = I[LANE, w, i]
             if tabs.LI[ln, LI_ENDS]:  # able to stop comfortably at the lane's end
                 room = tabs.LF[ln, LF_LENGTH] - F[S, w, i] - 0.5 * F[LEN, w, i] - F[S0, w, i]
@@ -228,7 +248,7 @@ def recycle(F, I, B, WF, WI, seeds, tabs, P, w, tries):
                 continue
         else:
             nsl = tabs.SPAWN_LANES.shape[0]
-            lane = tabs.SPAWN_LANES[min(int(u_lane * nsl), nsl - 1)]
+            lane = tabs.SPAWN_LANES[min(np.searchsorted(tabs.SPAWN_CDF, u_lane, side="right"), nsl - 1)]
             s = 5.0 * u_pos
         x, y, _ = to_world(tabs, tabs.LI[lane, LI_SEC], s, tabs.LF[lane, LF_OFF])
         if np.hypot(x - ex, y - ey) <= P[P_EGO_CLEAR]:
@@ -259,7 +279,7 @@ def recycle(F, I, B, WF, WI, seeds, tabs, P, w, tries):
         set_style(F, I, w, i, style, spread(P, uniform1(seed, c, np.uint64(i), PUR_V0F)))
         v0 = tabs.LF[lane, LF_SPEED] * F[V0F, w, i] * WF[SPEED_FACTOR, w]
         F[S, w, i], F[LEN, w, i] = s, P[P_VEH_LEN]
-        v = safe_speed(F, w, i, lead, v0 * (0.8 + 0.2 * uniform1(seed, c, np.uint64(i), PUR_SPEED)))
+        v = safe_speed(F, w, i, lead, ds_l, v0 * (0.8 + 0.2 * uniform1(seed, c, np.uint64(i), PUR_SPEED)))
         if fol >= 0:  # the vehicle behind must not need to brake hard for the newcomer
             gap = s - F[S, w, fol] - 0.5 * (F[LEN, w, fol] + P[P_VEH_LEN])
             vf = F[V, w, fol]

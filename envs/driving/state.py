@@ -43,11 +43,13 @@ NB = 2
 BOOL_FIELDS = ("active", "ignore_rules")
 
 # ---- per-world floats: WF[k] (N,)
-TRAVELLED, EGO_TARGET, SPEED_FACTOR, LIGHT_T0, LEAD_GAP, LEAD_DV = 0, 1, 2, 3, 4, 5
+TRAVELLED, EGO_TARGET, SPEED_FACTOR, LIGHT_T0, LEAD_GAP, LEAD_DV, EGO_STOP = 0, 1, 2, 3, 4, 5, 6
 # ego distance driven [m], ego target speed (meta-actions) [m/s], traffic desired-speed factor [-],
-# light cycle offset [s], the ego's leader: bumper gap [m] and closing speed [m/s]
-NWF = 6
-WORLD_FLOAT_FIELDS = ("travelled", "ego_target_speed", "speed_factor", "light_offset", "ego_lead_gap", "ego_lead_dv")
+# light cycle offset [s], the ego's leader: bumper gap [m] and closing speed [m/s], bumper distance to
+# the nearest line where the ego must stop (red/amber light it can stop for, give-way line, lane end) [m]
+NWF = 7
+WORLD_FLOAT_FIELDS = ("travelled", "ego_target_speed", "speed_factor", "light_offset", "ego_lead_gap", "ego_lead_dv",
+                      "ego_stop_gap")
 
 # ---- per-world ints: WI[k] (N,)
 T, ROUTE_I, HIT, HIT_SLOT, CTYPE, NTARGET = 0, 1, 2, 3, 4, 5
@@ -57,6 +59,6 @@ NWI = 6
 WORLD_INT_FIELDS = ("t", "route_i", "hit", "hit_slot", "collision_type", "traffic_target")
 
 # ---- per-world bools: WB[k] (N,)
-CRASHED, AT_FAULT, OFFROAD, RAN_RED = 0, 1, 2, 3
-NWB = 4
-WORLD_BOOL_FIELDS = ("crashed", "at_fault", "offroad", "ran_red")
+CRASHED, AT_FAULT, OFFROAD, RAN_RED, FAILED_YIELD = 0, 1, 2, 3, 4
+NWB = 5
+WORLD_BOOL_FIELDS = ("crashed", "at_fault", "offroad", "ran_red", "failed_to_yield")

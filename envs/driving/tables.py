@@ -47,6 +47,7 @@ class Tables(NamedTuple):
     SLOT_LANE: np.ndarray  # initial traffic slots: lane
     SLOT_S: np.ndarray  # and arc length [m]
     SPAWN_LANES: np.ndarray  # lanes where recycled traffic re-enters ("entries" mode)
+    SPAWN_CDF: np.ndarray  # cumulative share of the entering traffic per spawn lane
     START_LANES: np.ndarray  # lanes the ego may start in
 
 
@@ -95,6 +96,12 @@ def signed_curvature(road) -> np.ndarray:
     return kappa
 
 
+def _spawn_cdf(m) -> np.ndarray:
+    n = len(m.spawn_lanes)
+    w = np.ones(n) if m.spawn_weights is None else np.asarray(m.spawn_weights, float)
+    return np.cumsum(w) / w.sum()
+
+
 def build_tables(m, lane_ends: np.ndarray, lat_accel: float, decel: float, spawn_spacing: float, slots) -> Tables:
     """Pack map ``m`` for the kernel (``lane_ends``: lanes that end; ``slots``: (lanes, s))."""
     r = m.road
@@ -120,7 +127,7 @@ def build_tables(m, lane_ends: np.ndarray, lat_accel: float, decel: float, spawn
                   np.ascontiguousarray(r.raster), geo, zones, other, prio, light_lane, light_phase,
                   np.ascontiguousarray(phases[:, 0]), np.ascontiguousarray(phases[:, 1]), route, route_cum,
                   np.asarray(slots[0], np.int64), np.asarray(slots[1], float), np.asarray(m.spawn_lanes, np.int64),
-                  np.asarray(m.start_lanes, np.int64))
+                  _spawn_cdf(m), np.asarray(m.start_lanes, np.int64))
     for a in tabs:
         a.flags.writeable = False
     return tabs

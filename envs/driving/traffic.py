@@ -77,7 +77,7 @@ def acc_model(v, v0, gap, v_lead, a_lead, a, b, T, s0, coolness=0.99):
     dv = v - v_lead
     if v_lead * dv <= -2.0 * gap * al:
         den = v_lead * v_lead - 2.0 * gap * al
-        a_cah = v * v * al / den if den > 1e-9 else al
+        a_cah = v * v * al / den if den > 1e-9 else -v * v / (2.0 * gap)  # the limit for a stopped leader
     else:
         a_cah = al - (dv * dv if dv > 0.0 else 0.0) / (2.0 * gap)
     if a_idm >= a_cah:
@@ -103,22 +103,24 @@ def wrap_angle(a):
 
 
 LANE_CHANGE_SPEED = 2.0  # lateral speed of lane keeping and lane changes, at most [m/s]
-SIN_LANE_CHANGE = np.sin(np.deg2rad(15.0))  # and a heading at most 15 deg off the lane [-]
+SIN_LANE_CHANGE = np.sin(np.deg2rad(15.0))  # and a heading at most 15 deg off the lane [-] ...
+SIN_LANE_CHANGE_SLOW = np.sin(np.deg2rad(35.0))  # ... or 35 deg when slow enough to move sideways at that speed [-]
 
 
 @nb.njit(cache=True)
-def lateral_slip(e, dh_road, v, wheelbase, max_sin_beta, tau_lat=0.6, tau_heading=0.2):
+def lateral_slip(e, dh_road, v, wheelbase, max_sin_beta, tau_lat=1.0, tau_heading=0.4):
     """Lane keeping: sine of the slip angle [-] that steers a vehicle onto a lane centre.
 
     Lateral error ``e = d - d_target`` [m] (left positive), heading error relative to the road
     ``dh_road`` [rad], speed ``v`` [m/s], ``wheelbase`` [m], limit ``max_sin_beta`` [-]. A
-    lateral-position P-loop commands a heading relative to the road, at most 15 deg and at most
-    the angle at which the vehicle moves sideways at ``LANE_CHANGE_SPEED`` (a 4 m lane change
-    takes 2 s or more); a heading P-loop commands a yaw rate (as in highway-env's controller).
+    lateral-position P-loop commands a heading relative to the road: at speed at most 15 deg (a
+    4 m lane change then takes about 2 s or more), at low speed up to the angle at which the
+    vehicle moves sideways at ``LANE_CHANGE_SPEED`` (at most 35 deg, so a stopped merger can turn
+    in within a few metres); a heading P-loop commands a yaw rate (as in highway-env's controller).
     The steering-rate and friction limits are applied by :func:`limit_slip`.
     """
     vv = max(v, 1.0)
-    lim = min(SIN_LANE_CHANGE, LANE_CHANGE_SPEED / vv)
+    lim = min(SIN_LANE_CHANGE_SLOW, max(SIN_LANE_CHANGE, LANE_CHANGE_SPEED / vv))
     h_cmd = np.arcsin(min(max(-e / (tau_lat * vv), -lim), lim))
     h_err = h_cmd - wrap_angle(dh_road)
     sb = wheelbase / (2 * tau_heading) / vv * h_err

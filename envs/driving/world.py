@@ -65,7 +65,8 @@ class WorldParams:
     safe_decel: float = 3.0  # MOBIL: max braking imposed on the new follower [m/s^2]
     ego_safe_decel: float = 1.0  # MOBIL: max braking imposed on the ego when cutting in front of it [m/s^2]
     keep_right_bias: float = 0.1  # MOBIL: incentive for moving right [m/s^2]
-    courtesy_decel: float = 2.0  # max braking a polite driver accepts to let a merging vehicle in [m/s^2]
+    merge_safe_decel: float = 4.0  # MOBIL: max braking (ACC model) imposed on the new follower by a merge from a lane that ends [m/s^2]
+    courtesy_decel: float = 4.0  # max braking (ACC model) a polite driver accepts to let a merging vehicle in [m/s^2]
     critical_gap: float = 3.0  # gap acceptance at junctions: time [s] a conflicting vehicle must stay away after one clears
     spawn_spacing: float = 20.0  # spacing of initial traffic slots along lanes [m]
     spawn_clearance: float = 25.0  # free distance needed in a lane to spawn a vehicle [m]
@@ -151,8 +152,9 @@ class World:
                 s = np.arange(lo, hi, p.spawn_spacing)
                 lanes.append(np.full(len(s), ln)), ss.append(s)
         else:
-            for ln in m.populate_lanes:
-                s = np.arange(5.0, r.lane_length[ln] - 5.0, p.spawn_spacing)
+            weights = np.ones(len(m.populate_lanes)) if m.populate_weights is None else np.asarray(m.populate_weights, float)
+            for ln, wt in zip(m.populate_lanes, weights):
+                s = np.arange(5.0, r.lane_length[ln] - 5.0, p.spawn_spacing / max(wt, 1e-3))
                 lanes.append(np.full(len(s), ln)), ss.append(s)
         return np.concatenate(lanes).astype(np.int64), np.concatenate(ss)
 
@@ -222,7 +224,7 @@ class World:
         """What the driver model would do in the ego's place now, per world: (IDM acceleration
         against every constraint [m/s^2], MOBIL's lane choice). Changes no state that the next
         physics step does not recompute."""
-        _ego_decisions(self.F, self.I, self.B, self.WF, self.WI, self.tables, self.P, self.light_override)
+        _ego_decisions(self.F, self.I, self.B, self.WF, self.WI, self.WB, self.tables, self.P, self.light_override)
         return self.F[st.DESIRED][:, 0].copy(), self.I[st.BEST][:, 0].copy()
 
     # ------------------------------------------------------------------ ego queries
@@ -257,8 +259,8 @@ def _light_states(WI, WF, override, tabs, P):
 
 
 @nb.njit(cache=True)
-def _ego_decisions(F, I, B, WF, WI, tabs, P, override):
+def _ego_decisions(F, I, B, WF, WI, WB, tabs, P, override):
     scratch = make_scratch(F.shape[2])
     for w in range(F.shape[1]):
         _segments(w, F, I, B, tabs, scratch[13])
-        decide(w, F, I, B, WF, WI, tabs, P, override, scratch, False, True)
+        decide(w, F, I, B, WF, WI, WB, tabs, P, override, scratch, False, True)
