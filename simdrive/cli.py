@@ -144,10 +144,32 @@ def list_envs() -> None:
 @user_errors
 def list_agents(
     name: Optional[str] = typer.Argument(None, help="An agent: list its settings with defaults and valid values."),
+    env: Optional[str] = typer.Option(None, "--env", help="With AGENT: the settings `simdrive train AGENT ENV` would use, and where each comes from."),
+    hparams: Optional[Path] = typer.Option(None, "--hparams", help="With --env: tuned settings from this file instead of the shipped one."),
+    settings: list[str] = typer.Option([], "--set", help="With --env: an agent setting key=value, as for train (repeatable)."),
 ) -> None:
-    """List the agents that `simdrive train` knows, or the settings of one (for --set KEY=VALUE)."""
+    """List the agents that `simdrive train` knows, the settings of one (for --set KEY=VALUE), or
+    with --env the settings, budget and evaluation that `simdrive train AGENT ENV` would use."""
     from agents import AGENTS
 
+    if name is None and (env is not None or hparams is not None or settings):
+        raise UserError("--env, --hparams and --set need an AGENT, e.g. simdrive agents dqn --env simdrive/CartPole-v1")
+    if env is None and (hparams is not None or settings):
+        raise UserError("--hparams and --set need --env ENV (the settings depend on the environment)")
+    if name is not None and env is not None:
+        from simdrive.runner import TrainRequest, plan_training
+
+        plan = plan_training(TrainRequest(agent=name, env_id=env, overrides=tuple(settings), hparams=hparams, track=False,
+                                          show_progress=False))
+        rows = [("setting", "value", "source"), *plan.describe()]
+        widths = [max(len(row[i]) for row in rows) for i in range(2)]
+        typer.echo(f"simdrive train {name} {plan.env_id} would use:")
+        for row in rows:
+            typer.echo("  ".join(text.ljust(width) for text, width in zip(row[:2], widths)) + "  " + row[2])
+        if plan.tuned is not None:
+            typer.echo(f"tuned entry produced by: {plan.tuned.produced_by.command}"
+                       + (f" (seeds {', '.join(map(str, plan.tuned.produced_by.seeds))})" if plan.tuned.produced_by.seeds else ""))
+        return
     if name is not None:
         from agents.config_checks import describe_settings
         from simdrive.agents_registry import agent_class
@@ -175,7 +197,11 @@ def train_command(
     out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default runs/AGENT-ENV-TIME)."),
     no_track: bool = typer.Option(False, "--no-track", help="Do not log the run to MLflow."),
     as_json: bool = typer.Option(False, "--json", help="End with one JSON line on stdout."),
-    eval_episodes: int = typer.Option(10, "--eval-episodes", min=1, help="Greedy evaluation episodes after training."),
+    eval_episodes: Optional[int] = typer.Option(None, "--eval-episodes", min=1, help="Deterministic episodes per evaluation, during and after training (default: the tuned file's, else 10)."),
+    eval_every: Optional[int] = typer.Option(None, "--eval-every", min=0, help="Evaluate every N steps (episodes, for an episode budget) on a separate env and keep best.sdckpt; 0 turns it off (default: the tuned file's, else a tenth of the budget)."),
+    stop_at_return: Optional[str] = typer.Option(None, "--stop-at-return", help="End training once an evaluation's mean return reaches R (default: the env's registered reward_threshold, if any); 'none' never stops early."),
+    hparams: Optional[Path] = typer.Option(None, "--hparams", help="Tuned settings from this YAML file (as `simdrive sweep` writes) instead of the shipped simdrive/hparams file."),
+    no_hparams: bool = typer.Option(False, "--no-hparams", help="Ignore tuned settings: the agent's own defaults."),
     checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", min=1, help="Also checkpoint every N steps."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue training from this checkpoint."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
@@ -192,6 +218,8 @@ def train_command(
     budget = Budget(steps=steps, episodes=episodes) if (steps or episodes) else None
     if data is not None:
         settings = [*settings, f"data={data}"]
+    if hparams is not None and no_hparams:
+        raise UserError("give --hparams FILE or --no-hparams, not both")
     request = TrainRequest(
         agent=agent,
         env_id=env,
@@ -206,13 +234,34 @@ def train_command(
         resume=resume,
         show_progress=progress and sys.stderr.isatty(),
         threads=threads,
+        hparams=hparams,
+        use_hparams=not no_hparams,
+        eval_every=eval_every,
+        stop_at_return=_parse_return(stop_at_return),
     )
     summary = train(request)
     _print_summary(f"trained {summary.agent} on {summary.env}", summary.as_dict(), as_json)
     if not as_json:
+        if summary.best_checkpoint:
+            typer.echo(f"best:     {summary.best_checkpoint} (evaluation return {summary.best_eval_return:.4g} at step {summary.best_eval_step})")
         typer.echo(f"watch it: simdrive watch {summary.checkpoint}")
         if summary.run_id:
             typer.echo(f"runs:     mlflow ui --backend-store-uri {summary.tracking_uri}")
+
+
+def _parse_return(text: Optional[str]) -> Optional[float]:
+    """``--stop-at-return``: a finite number, or none/off (never stop early: NaN in the request)."""
+    if text is None:
+        return None
+    if text.strip().lower() in ("none", "off", "never"):
+        return float("nan")
+    try:
+        value = float(text)
+    except ValueError:
+        raise UserError(f"--stop-at-return expects a number or 'none', got '{text}'") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise UserError(f"--stop-at-return expects a finite number or 'none', got '{text}'")
+    return value
 
 
 @app.command("eval")

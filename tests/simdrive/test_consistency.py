@@ -60,7 +60,7 @@ def test_summary_paths_are_never_cut_in_logs(tmp_path):
                                                                           "SDL_VIDEODRIVER": "dummy", "MPLBACKEND": "Agg"})
     assert result.returncode == 0, result.stderr
     checkpoint = str(out / "checkpoint.sdckpt")
-    table_rows = [line for line in result.stdout.splitlines() if "checkpoint" in line and "│" in line]
+    table_rows = [line for line in result.stdout.splitlines() if "│ checkpoint " in line]
     assert len(table_rows) == 1 and checkpoint in table_rows[0], result.stdout
     assert "…" not in result.stdout
 
