@@ -10,7 +10,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-__all__ = ["box_corners", "overlap", "boxes_overlap", "colliding_pairs", "COLLISION_TYPES", "STOPPED_SPEED"]
+__all__ = ["box_corners", "overlap", "boxes_overlap", "colliding_pairs", "overlap_counts", "COLLISION_TYPES", "STOPPED_SPEED"]
 
 #: nuPlan's collision types (``no_ego_at_fault_collisions`` metric), index = code
 COLLISION_TYPES = ("none", "stopped_ego", "stopped_track", "active_front", "active_rear", "active_lateral")
@@ -94,3 +94,29 @@ def colliding_pairs(world, w: int = 0):
     hit = boxes_overlap(x[a], y[a], h[a], L[a], W[a], x[b], y[b], h[b], L[b], W[b])
     pairs = np.stack([act[a[hit]], act[b[hit]]], 1)
     return np.sort(pairs, 1)
+
+
+@nb.njit(cache=True)
+def _overlaps(x, y, h, L, W, active, exclude_ego):
+    n, v = x.shape
+    out = np.zeros(n, np.int64)
+    for w in range(n):
+        for i in range(1 if exclude_ego else 0, v):
+            if not active[w, i]:
+                continue
+            ri = 0.5 * np.hypot(L[w, i], W[w, i])
+            for j in range(i + 1, v):
+                if not active[w, j]:
+                    continue
+                reach = ri + 0.5 * np.hypot(L[w, j], W[w, j])
+                if abs(x[w, j] - x[w, i]) > reach or abs(y[w, j] - y[w, i]) > reach:
+                    continue
+                if overlap(x[w, i], y[w, i], h[w, i], L[w, i], W[w, i], x[w, j], y[w, j], h[w, j], L[w, j], W[w, j]):
+                    out[w] += 1
+    return out
+
+
+def overlap_counts(world, exclude_ego: bool = True) -> np.ndarray:
+    """(N,) number of overlapping pairs of active boxes per world (traffic among itself when
+    ``exclude_ego``): the invariant the property tests and benchmarks check."""
+    return _overlaps(world.x, world.y, world.h, world.length, world.width, world.active, exclude_ego)

@@ -25,10 +25,13 @@ PUR_CHOICE = np.uint64(11)
 @nb.njit(cache=True)
 def choose_next(tabs, lane, turn):
     """The successor a vehicle with route draw ``turn`` takes after ``lane`` (-1: none).
-    A pure function of (lane, turn), so the path ahead is known before it is driven."""
+    A pure function of (lane, turn), so the path ahead is known before it is driven; a negative
+    ``turn`` forces successor index ``-turn - 1`` (scripted actors)."""
     ns = tabs.LI[lane, LI_NSUCC]
     if ns <= 0:
         return -1
+    if turn < 0:
+        return tabs.SUCC[lane, min(-turn - 1, ns - 1)]
     if ns == 1:
         return tabs.SUCC[lane, 0]
     k = int(uniform1(np.uint64(turn), np.uint64(lane), np.uint64(0), PUR_CHOICE) * ns)

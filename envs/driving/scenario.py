@@ -331,8 +331,7 @@ class _Ctx:
     def stop_line(self) -> float:
         """Route progress of the stop line of the ego's next signalized section end [m] (inf: none)."""
         W, w = self.world, self.w
-        lights = np.asarray(W.map.lights).reshape(-1, 4)
-        lit = set(self.road.lane_sec[lights[:, 0].astype(np.int64)].tolist())
+        lit = set(self.road.lane_sec[W.lights[:, 0]].tolist())
         for i in range(int(W.route_i[w]), len(W.route)):
             if int(W.route[i]) in lit:
                 return float(W.route_cum[i] + self.road.sec_length[W.route[i]] - W.map.start_s)
@@ -457,8 +456,11 @@ class ScenarioScript:
         if need > W.p.obstacles:
             raise ValueError(f"the scenario needs {need} scripted slots; build the env with obstacles >= {need}")
         c = self._ctx = _Ctx(core, int(rows[0]))
-        if self.ego_lane is not None:
-            self._place_ego(c, self.ego_lane)
+        # the scenario fixes the ego's start: its lane, the map's start position and the configured speed
+        k = self.ego_lane
+        if k is None:
+            k = int(np.nonzero(W.map.start_lanes == W.lane[c.w, 0])[0][0]) if W.lane[c.w, 0] in W.map.start_lanes else 0
+        self._place_ego(c, k, core.cfg.ego_speed)
         if self.traffic_speed is not None:
             lo, hi = self.traffic_speed
             rng = np.random.default_rng(self.seed)
@@ -497,16 +499,12 @@ class ScenarioScript:
 
     # ------------------------------------------------------------------ placement
     @staticmethod
-    def _place_ego(c: _Ctx, k: int) -> None:
-        W, m, r, w = c.world, c.world.map, c.road, c.w
+    def _place_ego(c: _Ctx, k: int, speed: float) -> None:
+        W, m, w = c.world, c.world.map, c.w
         if not 0 <= k < len(m.start_lanes):
             raise ValueError(f"ego lane {k} out of range: the map has {len(m.start_lanes)} start lanes")
-        ln = int(m.start_lanes[k])
-        s = float(W.s[w, 0])
-        x, y, h = r.to_world(np.array([r.lane_sec[ln]]), np.array([s]), np.array([r.lane_offset[ln]]))
-        W.x[w, 0], W.y[w, 0], W.h[w, 0] = x[0], y[0], h[0]
-        W.lane[w, 0] = W.tlane[w, 0] = ln
-        W.d[w, 0] = r.lane_offset[ln]
+        W.place_obstacle(w, 0, int(m.start_lanes[k]), float(m.start_s), float(W.length[w, 0]), float(W.width[w, 0]),
+                         kind=0, speed=float(speed))
 
     def _setup(self, c: _Ctx, r: _Running) -> None:
         a, W, w = r.a, c.world, c.w
@@ -633,7 +631,7 @@ class ScenarioScript:
             c.track(slot, r.memo["speed"], 3.0, 2.0)
             W.ignore_rules[w, slot] = True
             if "turn" in r.memo:
-                W.turn[w, slot] = r.memo["turn"]  # successor index at its junction (straight on)
+                W.turn[w, slot] = -1 - r.memo["turn"]  # a negative draw forces successor index -turn-1 (straight on)
         elif isinstance(a, LightChange) and fired and since >= a.duration and not r.memo.get("restored"):
             W.light_override[w, self._ego_lights(c)] = -1
             r.memo["restored"] = True
@@ -643,13 +641,12 @@ class ScenarioScript:
     def _ego_lights(c: _Ctx) -> np.ndarray:
         """Light rows governing the ego's approach (the signalized section on its route)."""
         W = c.world
-        lights = np.asarray(W.map.lights).reshape(-1, 4)
-        secs = c.road.lane_sec[lights[:, 0].astype(np.int64)]
+        secs = c.road.lane_sec[W.lights[:, 0]]
         return np.nonzero(np.isin(secs, W.route))[0]
 
     def _fire_runner(self, c: _Ctx, r: _Running) -> None:
         a, W, w, rd = r.a, c.world, c.w, c.road
-        lights = np.asarray(W.map.lights).reshape(-1, 4)
+        lights = W.lights
         ego_rows = self._ego_lights(c)
         W.light_override[w, ego_rows] = 1  # the ego has green ...
         ego_sec = int(rd.lane_sec[int(lights[ego_rows[0], 0])])

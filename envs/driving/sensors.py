@@ -180,12 +180,25 @@ class Lidar:
 
 @dataclass(frozen=True)
 class Kinematics:
-    """The ego and its ``vehicles`` nearest neighbours, normalized, with a presence flag.
+    """The ego, what its road tells it, and its ``vehicles`` nearest neighbours, normalized.
 
-    Rows ``(1 + vehicles, 7)`` float32 in [-1, 1]: ``presence, x, y, vx, vy, cos_h, sin_h``.
-    Row 0 (ego): lateral offset from its lane centre / lane width, 0, speed along / across its
-    heading / ``max_speed``, heading relative to the road. Other rows: position / ``range``
-    and velocity / ``max_speed`` relative to the ego, in the ego's frame; absent rows are 0.
+    Rows ``(2 + vehicles, 7)`` float32, all in [-1, 1]:
+
+    ======  =========================================================================================
+    row 0   the ego: ``1, lateral offset from its lane centre / lane width, 0, speed / max_speed, 0,
+            cos, sin`` of its heading relative to the road
+    row 1   its road: ``light`` (1 if a traffic light governs its lane, else 0), ``light state``
+            (+1 green, 0 amber, -1 red; 0 without a light), ``distance to that light's stop line
+            / range``, ``route turn`` at the next junction (heading change / pi: +0.5 left, 0
+            straight, -0.5 right), ``distance to that junction / range`` (0 inside it),
+            ``speed limit / max_speed``, ``distance to the end of its lane / range`` if the lane
+            ends (1 otherwise)
+    rows 2+ the nearest vehicles within ``range``: ``presence, x, y, vx, vy, cos_h, sin_h`` with
+            position / ``range`` and velocity / ``max_speed`` relative to the ego in its frame
+            and heading relative to the ego's; absent rows are 0
+    ======  =========================================================================================
+
+    Distances are clipped to ``range``.
     """
 
     vehicles: int = 5  # neighbours listed [-]
@@ -193,7 +206,31 @@ class Kinematics:
     max_speed: float = 40.0  # velocity normalization [m/s]
 
     def space(self) -> SpaceSpec:
-        return SpaceSpec(-1.0, 1.0, (1 + self.vehicles, 7), np.float32)
+        return SpaceSpec(-1.0, 1.0, (2 + self.vehicles, 7), np.float32)
+
+    def road_row(self, world) -> np.ndarray:
+        """(N, 7) row 1 of the observation (see the class docstring)."""
+        r, n = world.road, world.n
+        lane = world.tlane[:, 0]
+        s, L = world.s[:, 0], world.length[:, 0]
+        tabs = world.tables
+        g = tabs.LI[lane, 4]  # the light governing the lane, -1 none
+        has = g >= 0
+        if len(world.lights):
+            st = world.light_state()[np.arange(n), np.maximum(g, 0)]
+            state = np.where(has, st - 1.0, 0.0)  # red 0 -> -1, amber 1 -> 0, green 2 -> +1
+        else:
+            state = np.zeros(n)
+        to_end = r.lane_length[lane] - s - 0.5 * L
+        stop = np.where(has, to_end, self.range)
+        ri = world.route_i
+        turn = world.route_turn[ri] / np.pi
+        j = world.route_junction[ri]
+        to_junction = np.where(j >= 0, world.route_cum[np.maximum(j, 0)] - world.route_cum[ri] - s, self.range)
+        ends = world.lane_ends[lane]
+        row = np.stack([has.astype(float), state, stop / self.range, turn, np.maximum(to_junction, 0.0) / self.range,
+                        r.lane_speed[lane] / self.max_speed, np.where(ends, to_end, self.range) / self.range], -1)
+        return np.clip(row, -1.0, 1.0)
 
     def observe(self, world) -> np.ndarray:
         r = world.road
@@ -221,7 +258,7 @@ class Kinematics:
         e = (world.d[:, 0] - r.lane_offset[world.lane[:, 0]]) / r.lane_width[world.lane[:, 0]]
         eh = world.h[:, 0] - world.road_h[:, 0]
         ego = np.stack([np.ones(n), e, np.zeros(n), world.v[:, 0] / self.max_speed, np.zeros(n), np.cos(eh), np.sin(eh)], -1)
-        out = np.concatenate([ego[:, None], rows], 1)
+        out = np.concatenate([ego[:, None], self.road_row(world)[:, None], rows], 1)
         return np.clip(out, -1.0, 1.0).astype(np.float32)
 
 

@@ -107,6 +107,7 @@ class World:
         self.route = np.asarray(m.route, np.int64)
         self.route_cum = np.concatenate([[0.0], np.cumsum(r.sec_length[self.route])[:-1]])
         self.route_length = m.route_length
+        self.route_turn, self.route_junction = _route_junctions(r, self.route)
         # curves are taken at half the friction limit (comfort, and room for lane keeping), braking at 3 m/s^2
         self.tables = build_tables(m, self.lane_ends, 0.5 * p.max_lateral_accel, 3.0, p.spawn_spacing, self._make_slots())
         self.P = pack(p, m, ego_control == "lane", self.big)
@@ -240,6 +241,27 @@ class World:
         from .collision import box_corners
 
         return box_corners(self.x[:, 0], self.y[:, 0], self.h[:, 0], self.length[:, 0], self.width[:, 0])
+
+
+def _route_junctions(r, route):
+    """Per route index: the heading change [rad] (left positive) through the next run of
+    junction sections at or after it, and the route index where that run starts (-1 none)."""
+    junction = np.array([sp.junction for sp in r.specs], bool)
+    n = len(route)
+    turn, start = np.zeros(n), np.full(n, -1, np.int64)
+    for i in range(n):  # build time, a handful of sections
+        j = i
+        while j < n and not junction[route[j]]:
+            j += 1
+        if j == n:
+            continue
+        k = j
+        while k + 1 < n and junction[route[k + 1]]:
+            k += 1
+        h0 = r.seg_heading[r.sec_seg[route[j]]]
+        h1 = r.seg_heading[r.sec_seg[route[k] + 1] - 1]
+        turn[i], start[i] = (h1 - h0 + np.pi) % (2 * np.pi) - np.pi, j
+    return turn, start
 
 
 _T, _LIGHT_T0 = st.T, st.LIGHT_T0

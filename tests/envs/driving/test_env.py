@@ -77,13 +77,14 @@ def test_determinism_under_seed():
 def test_reward_terms_and_events_in_info():
     env = gym.make("simdrive/Highway-v0")
     env.reset(seed=0)
+    v0 = float(env.unwrapped.world.v[0, 0])
     _, r, _, _, info = env.step(1)
     terms = [k for k in info if k.startswith("reward_")]
     assert set(terms) == {f"reward_{k}" for k in ("progress", "speed", "centering", "collision", "offroad", "red_light", "goal")}
     assert r == pytest.approx(sum(info[k] for k in terms))
     for k in ("crashed", "hit", "offroad", "ran_red_light", "distance", "route_completion"):
         assert k in info
-    assert info["distance"] == pytest.approx(25.0, rel=0.05)  # 1 s at ~25 m/s
+    assert info["distance"] == pytest.approx(v0, rel=0.1)  # 1 s at about its initial speed
 
 
 def test_offroad_terminates():

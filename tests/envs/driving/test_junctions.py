@@ -1,79 +1,217 @@
-"""Traffic lights, give-way at the roundabout, and the built-in expert on every map."""
+"""Lights with amber, right of way at conflict zones (roundabout priority, permissive left turns),
+and the ego's red-light and failure-to-yield events."""
 
 import gymnasium as gym
 import numpy as np
 import pytest
 
 import envs  # noqa: F401
+from envs.driving.junctions import AMBER, GREEN, RED, conflict_zones, light_state
 from envs.driving.maps import IntersectionParams, build_intersection, build_roundabout
-from envs.driving.traffic import light_is_green
 from envs.driving.world import TRAFFIC, World, WorldParams
 
 
-def test_light_cycle():
-    t = np.arange(0.0, 40.0, 1.0)
-    g = light_is_green(t, 40.0, 8.0, 15.0)
-    assert g.sum() == 7 and g[8] and not g[15] and not g[7]
-    # a window that wraps around the end of the cycle
-    g2 = light_is_green(t, 40.0, 36.0, 43.0)
-    assert g2[36] and g2[2] and not g2[3] and g2.sum() == 7
+def test_light_cycle_with_amber_offset_and_override():
+    # green 10 s from t = 5 of a 30 s cycle, then 3 s amber
+    states = [light_state(t, 0.0, -1, 5.0, 10.0, 3.0, 30.0) for t in np.arange(0.0, 30.0, 1.0)]
+    assert states[5] == GREEN and states[14] == GREEN and states[15] == AMBER and states[17] == AMBER
+    assert states[18] == RED and states[4] == RED and states.count(GREEN) == 10 and states.count(AMBER) == 3
+    # an offset shifts the cycle
+    assert light_state(7.0, 2.0, -1, 5.0, 10.0, 3.0, 30.0) == GREEN and light_state(6.0, 2.0, -1, 5.0, 10.0, 3.0, 30.0) == RED
+    # overrides: 0 red, 1 green, 2 amber
+    assert [light_state(6.0, 0.0, k, 5.0, 10.0, 3.0, 30.0) for k in (0, 1, 2)] == [RED, GREEN, AMBER]
 
 
-def _one_car_at_light(green: int):
+def _intersection_world(vehicles=0, obstacles=2):
     m = build_intersection(IntersectionParams(turn="straight"))
-    w = World(m, 1, WorldParams(vehicles=0, obstacles=1, ego_speed=0.0))
+    w = World(m, 1, WorldParams(vehicles=vehicles, obstacles=obstacles, ego_speed=0.0))
     w.reset([0], np.array([1], np.uint64))
+    w.place_obstacle(0, 0, int(m.start_lanes[0]), 5.0, kind=0, speed=0.0)  # ego parked far back
+    w.speed_factor[0] = 1.0
+    return m, w
+
+
+def _one_car_at_light(state, start_s=10.0, speed=12.0, seconds=15.0):
+    m, w = _intersection_world()
     r = w.road
-    ego_lane = int(m.start_lanes[0])
-    w.place_obstacle(0, 0, ego_lane, 5.0, kind=0, speed=0.0)  # ego parked far back
-    lane = int(r.sec_lane[0])  # the east approach (arm 0's "in" section is section 0)
-    w.place_obstacle(0, 1, lane, 10.0, kind=TRAFFIC, speed=12.0)
-    w.light_override[0, 0] = green  # arm 0's light: 0 red, 1 green
-    for _ in range(15 * 15):
+    lane = int(r.sec_lane[0])  # the east approach, its straight/right lane (light row 0)
+    w.place_obstacle(0, 1, lane, start_s, kind=TRAFFIC, speed=speed)
+    w.light_override[0, :2] = state
+    for _ in range(int(seconds * 15)):
         w.step(np.zeros(1), np.zeros(1))
-    return w, r.lane_length[lane]
+    return w, r.lane_length[lane], lane
 
 
 def test_traffic_stops_on_red_and_goes_on_green():
-    w, L = _one_car_at_light(0)
-    assert w.lane[0, 1] == w.road.sec_lane[0]  # still on the approach
-    assert w.v[0, 1] < 0.1 and L - 6.0 < w.s[0, 1] < L  # stopped just before the line
-    w, L = _one_car_at_light(1)
+    w, L, lane = _one_car_at_light(RED)
+    assert w.lane[0, 1] == lane and w.v[0, 1] < 0.1 and L - 6.0 < w.s[0, 1] < L  # stopped just before the line
+    w, L, lane = _one_car_at_light(1)  # override 1: green
     assert w.road.lane_sec[w.lane[0, 1]] != 0 or not w.active[0, 1]  # went through (or left the map)
 
 
-def test_roundabout_entry_gives_way_to_ring_traffic():
+def test_amber_dilemma():
+    """At amber, a car that can stop comfortably stops; one too close to stop comfortably goes on."""
+    far, L, lane = _one_car_at_light(2, start_s=10.0, speed=12.0)
+    assert far.lane[0, 1] == lane and far.v[0, 1] < 0.1
+    near, L, lane = _one_car_at_light(2, start_s=L - 12.0, speed=13.0, seconds=3.0)
+    assert near.lane[0, 1] != lane  # past the line
+
+
+def test_conflict_zones_give_way_to_the_ring_and_left_turns_to_oncoming_traffic():
+    r = build_roundabout().road
+    conf0, nconf, zones, other, prio = conflict_zones(r)
+    entries = [ln for ln in range(r.num_lanes) if r.specs[r.lane_sec[ln]].name == "entry"]
+    for ln in entries:  # every entry has a merge zone with the ring, and gives way there
+        rows = range(conf0[ln], conf0[ln] + nconf[ln])
+        ring = [c for c in rows if r.specs[r.lane_sec[other[c]]].name == "ring"]
+        assert ring and all(prio[c] == -1 for c in ring)
+        assert all(zones[c, 1] == pytest.approx(r.lane_length[ln], abs=0.6) for c in ring)  # ends where it joins
+    ri = build_intersection().road
+    conf0, nconf, zones, other, prio = conflict_zones(ri)
+    lefts = [ln for ln in range(ri.num_lanes) if ri.specs[ri.lane_sec[ln]].name == "left"]
+    straights = {ln for ln in range(ri.num_lanes) if ri.specs[ri.lane_sec[ln]].name == "straight"}
+    for ln in lefts:  # each permissive left crosses straight traffic and gives way to it
+        rows = range(conf0[ln], conf0[ln] + nconf[ln])
+        assert any(other[c] in straights and prio[c] == -1 for c in rows)
+
+
+def _roundabout_scene(ring_car_s, entry_speed=5.0):
     m = build_roundabout()
     w = World(m, 1, WorldParams(vehicles=0, obstacles=2, ego_speed=0.0))
     w.reset([0], np.array([2], np.uint64))
     r = w.road
     w.place_obstacle(0, 0, int(m.start_lanes[0]), 5.0, kind=0, speed=0.0)  # ego parked far back
-    yl = int(w.yield_lanes[0])  # entry of arm 0
-    conflict = int(w.yield_conflict[0])
-    w.place_obstacle(0, 1, yl, 2.0, kind=TRAFFIC, speed=5.0)
-    w.place_obstacle(0, 2, conflict, 0.0, kind=TRAFFIC, speed=9.0)  # ring car about to pass the entry
-    entered_before_ring_car_passed = False
+    yl = int(m.yield_lanes[0])  # entry of arm 0
+    ring_next = int(r.lane_succ[yl, 0])
+    ring_before = int(r.lane_pred[ring_next][r.lane_pred[ring_next] != yl][0])  # the ring lane arriving at the merge
+    w.place_obstacle(0, 1, yl, 2.0, kind=TRAFFIC, speed=entry_speed)
+    if ring_car_s is not None:
+        w.place_obstacle(0, 2, ring_before, ring_car_s, kind=TRAFFIC, speed=9.0)
+    w.speed_factor[0] = 1.0
+    return w, yl, ring_before
+
+
+def test_roundabout_entry_gives_way_to_ring_traffic():
+    w, yl, ring = _roundabout_scene(0.0)
+    entered_first = False
     for _ in range(10 * 15):
         w.step(np.zeros(1), np.zeros(1))
-        ring_car_passed = w.lane[0, 2] != conflict
-        if w.lane[0, 1] != yl and not ring_car_passed:
-            entered_before_ring_car_passed = True
-    assert not entered_before_ring_car_passed
-    assert w.lane[0, 1] != yl  # and it did enter afterwards
+        if w.lane[0, 1] != yl and w.lane[0, 2] == ring:
+            entered_first = True
+    assert not entered_first
+    assert w.lane[0, 1] != yl  # and it entered afterwards
 
 
-@pytest.mark.parametrize(
-    "env_id, seeds",
-    [("simdrive/Highway-v0", (0, 1, 2)), ("simdrive/Merge-v0", (0, 1, 2)), ("simdrive/Racetrack-v0", (0,)),
-     ("simdrive/Intersection-v0", (0, 1, 2)), ("simdrive/Roundabout-v0", (0, 1, 2))],
-)
-def test_expert_completes_route_without_collision(env_id, seeds):
-    env = gym.make(env_id)
-    for seed in seeds:
-        env.reset(seed=seed)
-        for _ in range(2000):
-            _, _, term, trunc, info = env.step(env.unwrapped.expert_action())
-            if term or trunc:
-                break
-        assert not info["crashed"] and not info["offroad"] and not info["ran_red_light"], (env_id, seed, info)
-        assert info["route_completion"] > 0.98, (env_id, seed, info["route_completion"])
+def _zone_start(road, lane, other):
+    """Where lane ``lane``'s conflict zone with ``other`` starts [m]."""
+    conf0, nconf, zones, oth, prio = conflict_zones(road)
+    rows = [c for c in range(conf0[lane], conf0[lane] + nconf[lane]) if oth[c] == other]
+    return float(zones[rows[0], 0])
+
+
+def test_ring_traffic_keeps_its_priority():
+    """Defect 4: the ring used to yield to any vehicle past its give-way line. A ring car passing
+    an entry where a car waits keeps its speed; it brakes only for one actually in its way."""
+    w, yl, ring = _roundabout_scene(None, entry_speed=0.0)
+    z0 = _zone_start(w.road, yl, ring)
+    w.place_obstacle(0, 1, yl, z0 - 1.0 - 2.5, kind=TRAFFIC, speed=0.0)  # waiting at its give-way line
+    w.place_obstacle(0, 2, ring, 0.0, kind=TRAFFIC, speed=9.0)
+    accs = []
+    for _ in range(2 * 15):
+        w.step(np.zeros(1), np.zeros(1))
+        accs.append(w.acc[0, 2])
+    assert min(accs) > -1.0  # no braking for a car that gives way
+    # control: the same ring car brakes hard for a car standing in the merge zone
+    w2, yl2, ring2 = _roundabout_scene(None, entry_speed=0.0)
+    w2.place_obstacle(0, 1, yl2, _zone_start(w2.road, yl2, ring2) + 2.0, kind=TRAFFIC, speed=0.0)
+    w2.set_script(0, 1, acc=0.0)
+    w2.place_obstacle(0, 2, ring2, 0.0, kind=TRAFFIC, speed=9.0)
+    accs2 = []
+    for _ in range(2 * 15):
+        w2.step(np.zeros(1), np.zeros(1))
+        accs2.append(w2.acc[0, 2])
+    assert min(accs2) < -2.0
+
+
+def test_permissive_left_turn_waits_for_oncoming_traffic():
+    m = build_intersection(IntersectionParams())
+    w = World(m, 1, WorldParams(vehicles=0, obstacles=2, ego_speed=0.0))
+    w.reset([0], np.array([4], np.uint64))
+    r = w.road
+    w.place_obstacle(0, 0, int(r.sec_lane[2]), 5.0, kind=0, speed=0.0)  # ego parked on the north arm
+    left_lane = int(r.sec_lane[6]) + 1  # the south approach's left-turn lane (arm 3)
+    oncoming = int(r.sec_lane[2])  # the north approach, straight/right lane (arm 1)
+    w.light_override[0, :] = 1  # everything green: only the right of way decides
+    w.place_obstacle(0, 1, left_lane, r.lane_length[left_lane] - 6.0, kind=TRAFFIC, speed=3.0)
+    w.place_obstacle(0, 2, oncoming, r.lane_length[oncoming] - 40.0, kind=TRAFFIC, speed=12.0)
+    w.turn[0, 2] = -2  # straight on (successor index 1)
+    w.speed_factor[0] = 1.0
+    left_went_first = False
+    for _ in range(12 * 15):
+        w.step(np.zeros(1), np.zeros(1))
+        on_connector = r.lane_sec[w.lane[0, 1]] not in (6,) and w.s[0, 1] > 6.0
+        oncoming_waiting = r.lane_sec[w.lane[0, 2]] == 2
+        if on_connector and oncoming_waiting:
+            left_went_first = True
+    assert not left_went_first
+    assert r.lane_sec[w.lane[0, 1]] != 6  # it turned once the oncoming car had passed
+
+
+def test_red_light_event_when_the_front_crosses_on_red():
+    env = gym.make("simdrive/Intersection-v0", vehicles=0, action="continuous", turn="straight")
+    env.reset(seed=0)
+    w = env.unwrapped.world
+    w.light_override[0, :] = RED
+    seen = False
+    for _ in range(100):
+        _, _, term, trunc, info = env.step(np.array([0.0, 0.6, 0.0], np.float32))
+        seen |= info["ran_red_light"]
+        if term or trunc or w.route_i[0] > 0:
+            break
+    assert seen
+    # control: the same drive on amber is not a red-light run
+    env.reset(seed=0)
+    w.light_override[0, :] = 2
+    seen = False
+    for _ in range(100):
+        _, _, term, trunc, info = env.step(np.array([0.0, 0.6, 0.0], np.float32))
+        seen |= info["ran_red_light"]
+        if term or trunc or w.route_i[0] > 0:
+            break
+    assert not seen
+
+
+def _ego_into_ring(ring_car_ahead: float):
+    """The ego on its roundabout entry 3 m before the merge zone at 6 m/s, holding its speed; a
+    ring car ``ring_car_ahead`` metres before its own zone at 9 m/s. Returns whether the ego
+    failed to yield."""
+    env = gym.make("simdrive/Roundabout-v0", vehicles=0, obstacles=1, action="continuous", policy_frequency=15.0)
+    env.reset(seed=0)
+    w = env.unwrapped.world
+    r = w.road
+    entry = int(r.lane_succ[w.tlane[0, 0], 0])
+    ring_next = int(r.lane_succ[entry, 0])
+    ring_before = int(r.lane_pred[ring_next][r.lane_pred[ring_next] != entry][0])
+    w.place_obstacle(0, 0, entry, _zone_start(r, entry, ring_before) - 3.0 - 2.5, 5.0, 2.0, kind=0, speed=6.0)
+    w.route_i[0] = 1
+    env.unwrapped.core.prev_progress[0] = w.ego_progress()[0]
+    zb = _zone_start(r, ring_before, entry)
+    lane, s = ring_before, zb - ring_car_ahead - 2.5
+    while s < 0:  # further back along the ring
+        lane = int(r.lane_pred[lane, 0])
+        s += r.lane_length[lane]
+    w.place_obstacle(0, 1, lane, s, kind=TRAFFIC, speed=9.0)
+    failed = False
+    for _ in range(45):
+        _, _, term, trunc, info = env.step(np.array([0.0, 0.0, 0.0], np.float32))  # coasting at 6 m/s
+        failed |= info["failed_to_yield"]
+        if term or trunc:
+            break
+    return failed
+
+
+def test_failure_to_yield_event():
+    """An ego driving into the ring in front of a ring car 10 m from the merge fails to yield;
+    the same drive with the ring car 80 m away does not."""
+    assert _ego_into_ring(10.0)
+    assert not _ego_into_ring(80.0)

@@ -61,10 +61,35 @@ def test_lidar_noise_is_seeded_and_only_on_hits(world):
 def test_kinematics_presence_and_relative_position(world):
     world.place_obstacle(0, 1, 1, 310.0, 5.0, 2.0, kind=TRAFFIC, speed=25.0)
     k = Kinematics(vehicles=3, range=100.0, max_speed=40.0).observe(world)[0]
-    assert k.shape == (4, 7)
-    assert k[1, 0] == 1 and k[1, 1] == pytest.approx(0.1) and k[1, 2] == pytest.approx(0.04)
-    assert k[1, 3] == pytest.approx(5.0 / 40.0)
-    assert (k[2:] == 0).all()
+    assert k.shape == (5, 7)
+    assert k[2, 0] == 1 and k[2, 1] == pytest.approx(0.1) and k[2, 2] == pytest.approx(0.04)
+    assert k[2, 3] == pytest.approx(5.0 / 40.0)
+    assert (k[3:] == 0).all()
+    # the road row on a plain highway: no light, no junction, the lane's limit, no lane end
+    assert k[1].tolist() == pytest.approx([0.0, 0.0, 1.0, 0.0, 1.0, 30.0 / 40.0, 1.0])
+
+
+def test_kinematics_road_row_light_stop_line_and_route_turn():
+    """What a driver needs to see (defect 8): the light governing its lane, the distance to the
+    stop line, and the route's turn at the next junction."""
+    import gymnasium as gym
+
+    import envs  # noqa: F401
+
+    env = gym.make("simdrive/Intersection-v0", vehicles=0, turn="left")
+    env.reset(seed=0)
+    w = env.unwrapped.world
+    for state, code in ((0, -1.0), (2, 0.0), (1, 1.0)):  # red, amber, green overrides
+        w.light_override[0, :] = state
+        row = env.unwrapped.core.sensors["kinematics"].observe(w)[0, 1]
+        assert row[0] == 1.0 and row[1] == pytest.approx(code)
+    lane = w.tlane[0, 0]
+    to_line = w.road.lane_length[lane] - w.s[0, 0] - 0.5 * w.length[0, 0]
+    assert row[2] == pytest.approx(to_line / 100.0, abs=1e-6)
+    assert row[3] == pytest.approx(0.5, abs=0.05)  # a left turn: +90 deg / 180 deg
+    right = gym.make("simdrive/Intersection-v0", vehicles=0, turn="right")
+    right.reset(seed=0)
+    assert right.unwrapped.core.sensors["kinematics"].observe(right.unwrapped.world)[0, 1, 3] == pytest.approx(-0.5, abs=0.05)
 
 
 def test_occupancy_grid_road_and_vehicles(world):
