@@ -81,6 +81,8 @@ class Range:
         return text
 
     def contains(self, number: float) -> bool:
+        if isinstance(number, bool) or not isinstance(number, (int, float)):
+            return False  # not a number at all (e.g. a nested list from a command line)
         above = number > self.low if self.low_open else number >= self.low
         below = number < self.high if self.high_open else number <= self.high
         return bool(above and below)
