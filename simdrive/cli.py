@@ -264,6 +264,70 @@ def _parse_return(text: Optional[str]) -> Optional[float]:
     return value
 
 
+@app.command("sweep")
+@user_errors
+def sweep_command(
+    agent: str = typer.Argument(..., help="Agent name (see `simdrive agents`)."),
+    env: str = typer.Argument(..., help="Environment id, e.g. simdrive/CartPole-v1."),
+    space: Path = typer.Option(..., "--space", help="Search space YAML: setting -> value or {choice|uniform|loguniform|randint: [...]}."),
+    trials: int = typer.Option(..., "--trials", min=1, help="Trials to sample."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Trials at the same time (CPUs of a local Ray)."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster address (default: a local Ray)."),
+    steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Steps per trial (default: train's)."),
+    episodes: Optional[int] = typer.Option(None, "--episodes", min=1, help="Episodes per trial (default: train's)."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of every trial and of the sampling."),
+    settings: list[str] = typer.Option([], "--set", help="Agent setting key=value shared by every trial (repeatable)."),
+    env_args: list[str] = typer.Option([], "--env-arg", help="Environment argument key=value (repeatable)."),
+    eval_every: Optional[int] = typer.Option(None, "--eval-every", min=1, help="Evaluate (and report to ASHA) every N steps (default: train's)."),
+    eval_episodes: Optional[int] = typer.Option(None, "--eval-episodes", min=1, help="Episodes per evaluation (default: train's)."),
+    stop_at_return: Optional[str] = typer.Option(None, "--stop-at-return", help="A trial ends once it reaches R (default: the env's reward_threshold); 'none': never."),
+    hparams: Optional[Path] = typer.Option(None, "--hparams", help="Start from this tuned file instead of the shipped one."),
+    no_hparams: bool = typer.Option(False, "--no-hparams", help="Start from the agent's own defaults."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Sweep folder (default runs/sweep-AGENT-ENV-TIME)."),
+    out_file: Optional[Path] = typer.Option(None, "--hparams-out", help="Where to write the best configuration (default OUT/hparams.yml)."),
+    no_track: bool = typer.Option(False, "--no-track", help="Do not log the sweep to MLflow."),
+    as_json: bool = typer.Option(False, "--json", help="End with one JSON line on stdout."),
+) -> None:
+    """Tune AGENT's settings on ENV with Ray Tune (ASHA early stopping); every trial is an MLflow
+    child run; the best configuration is written as a file that `simdrive train --hparams` reads."""
+    import shlex
+
+    from agents.base import Budget
+    from simdrive.config import parse_env_kwargs
+    from simdrive.sweep import SweepRequest, sweep
+
+    if steps is not None and episodes is not None:
+        raise UserError("give --steps or --episodes, not both")
+    if hparams is not None and no_hparams:
+        raise UserError("give --hparams FILE or --no-hparams, not both")
+    request = SweepRequest(
+        agent=agent, env_id=env, space=space, trials=trials, workers=workers, ray_address=ray_address,
+        budget=Budget(steps=steps, episodes=episodes) if (steps or episodes) else None, seed=seed,
+        overrides=tuple(settings), env_kwargs=parse_env_kwargs(env_args), eval_every=eval_every,
+        eval_episodes=eval_episodes, stop_at_return=_parse_return(stop_at_return), hparams=hparams,
+        use_hparams=not no_hparams, out_dir=out, out_file=out_file, track=not no_track,
+        command="simdrive " + " ".join(shlex.quote(arg) for arg in sys.argv[1:]) if sys.argv[1:2] == ["sweep"] else "",
+    )
+    result = sweep(request, show=(lambda line: typer.echo(line, err=True)))
+    rows = sorted(result.trials, key=lambda t: (-t.best_eval_return, -t.completed, t.train_seconds))
+    out_stream = sys.stderr if as_json else sys.stdout
+    for trial in rows:
+        state = "error" if trial.error else ("done" if trial.completed else "stopped early")
+        shown = " ".join(f"{k}={v}" for k, v in trial.settings.items())
+        print(f"{trial.trial:>14}  best {trial.best_eval_return:>9.4g}  {trial.steps:>8} steps  {trial.train_seconds:7.1f} s  "
+              f"{state:<13}  {shown}", file=out_stream)
+    best = result.best
+    print(f"best: {' '.join(f'{k}={v}' for k, v in best.settings.items())} (best evaluation return {best.best_eval_return:.4g})",
+          file=out_stream)
+    print(f"wrote {result.hparams_file}; train with it: simdrive train {agent} {env} --hparams {result.hparams_file}", file=out_stream)
+    if as_json:
+        sys.stdout.write(json.dumps({"best": {"settings": {k: list(v) if isinstance(v, tuple) else v for k, v in best.settings.items()},
+                                              "best_eval_return": best.best_eval_return, "run_id": best.run_id},
+                                     "hparams": str(result.hparams_file), "parent_run_id": result.parent_run_id,
+                                     "trials": len(result.trials), "completed": sum(t.completed for t in result.trials)}) + "\n")
+        sys.stdout.flush()
+
+
 @app.command("eval")
 @user_errors
 def eval_command(

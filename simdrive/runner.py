@@ -19,7 +19,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import gymnasium as gym
 import numpy as np
@@ -70,6 +70,7 @@ class TrainRequest:
     use_hparams: bool = True  # False (--no-hparams): the agent's own defaults, no tuned file
     eval_every: int | None = None  # evaluation interval [steps, or episodes for an episode budget]; 0 off; None default
     stop_at_return: float | None = None  # stop once an evaluation reaches it; None: the env's reward_threshold; nan: never
+    tracking_tags: Mapping[str, str] = field(default_factory=dict)  # extra MLflow run tags (a sweep's mlflow.parentRunId)
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ class RunSummary:
     best_eval_step: int | None = None  # the training step it was taken at [steps]
     evaluations: int = 0  # evaluations during training [-]
     stopped_at_return: float | None = None  # training ended because an evaluation reached this return
+    train_seconds: float | None = None  # wall time of training alone, evaluations during training excluded [s]
     driving: dict[str, Any] = field(default_factory=dict)  # driving metrics of the evaluation, flattened by as_dict
 
     def as_dict(self) -> dict[str, Any]:
@@ -363,6 +365,7 @@ class TrainPlan:
     checkpoint_every: int | None  # also checkpoint every N environment steps [steps]
     show_progress: bool  # progress bar on stderr
     threads: int  # torch CPU threads [-]
+    tracking_tags: Mapping[str, str] = field(default_factory=dict)  # extra MLflow run tags
 
     def describe(self) -> list[tuple[str, str, str]]:
         """(what, value, source) rows: what ``simdrive agents AGENT --env ENV`` prints."""
@@ -483,7 +486,7 @@ def plan_training(request: TrainRequest) -> TrainPlan:
         evaluation=_eval_plan(request, env_id, budget, tuned),
         out_dir=Path(request.out_dir) if request.out_dir else _default_out_dir(request.agent, env_id),
         track=request.track, checkpoint_every=request.checkpoint_every, show_progress=request.show_progress,
-        threads=request.threads,
+        threads=request.threads, tracking_tags=dict(request.tracking_tags),
     )
 
 
@@ -495,8 +498,10 @@ class TrainingEvaluation:
     logs them, writes ``best.sdckpt`` whenever the mean return improves, and asks training to
     stop once it reaches ``plan.stop_at_return`` (as RL Zoo's ``EvalCallback``)."""
 
-    def __init__(self, plan: EvalPlan, agent: Any, eval_env: gym.Env, train_env: Any, save_best: Any, tracker: Any):
+    def __init__(self, plan: EvalPlan, agent: Any, eval_env: gym.Env, train_env: Any, save_best: Any, tracker: Any,
+                 observer: "Callable[[int, EvalResult, float], bool | None] | None" = None):
         self.plan = plan
+        self.observer = observer
         self.agent = agent
         self.eval_env = eval_env
         self.train_env = train_env
@@ -538,6 +543,8 @@ class TrainingEvaluation:
         metrics["best_eval_return"] = self.best_return
         self.tracker.log_metrics(metrics, step=int(steps))
         self.seconds += time.perf_counter() - started
+        if self.observer is not None and self.observer(int(steps), result, self.best_return) is False:
+            return False  # the observer (a sweep's scheduler) stopped the run
         if self.plan.stop_at_return is not None and mean >= self.plan.stop_at_return:
             self.reached = True
             return False
@@ -573,8 +580,10 @@ def train(request: TrainRequest) -> RunSummary:
     return run_plan(plan_training(request))
 
 
-def run_plan(plan: TrainPlan) -> RunSummary:
-    """Train -> evaluate -> record, as ``plan`` says."""
+def run_plan(plan: TrainPlan, on_evaluation: "Callable[[int, EvalResult, float], bool | None] | None" = None) -> RunSummary:
+    """Train -> evaluate -> record, as ``plan`` says. ``on_evaluation(step, result, best_return)``
+    is called after every evaluation during training (a sweep reports them to Ray Tune); if it
+    returns False, training stops there (the run still ends normally)."""
     started = time.perf_counter()
     set_torch_threads(plan.threads)
     if plan.track:
@@ -611,7 +620,8 @@ def run_plan(plan: TrainPlan) -> RunSummary:
     }
     if plan.resume is not None:
         params["resumed_from"] = str(plan.resume.path)
-    tracker = make_tracker(plan.track, run_name=f"train {plan.agent} {plan.env_id}", tags={"simdrive.command": "train"})
+    tracker = make_tracker(plan.track, run_name=f"train {plan.agent} {plan.env_id}",
+                           tags={"simdrive.command": "train", **plan.tracking_tags})
 
     def save(path: Path = checkpoint_path) -> Path:
         return save_checkpoint(
@@ -630,19 +640,21 @@ def run_plan(plan: TrainPlan) -> RunSummary:
     restore_sigterm = _on_sigterm(_terminate_as_interrupt)
     try:
         eval_env = make_env(plan.env_id, eval_env_kwargs(agent, plan.env_kwargs))
-        evaluation = TrainingEvaluation(ev, agent, eval_env, env, lambda: save(best_path), tracker)
+        evaluation = TrainingEvaluation(ev, agent, eval_env, env, lambda: save(best_path), tracker, on_evaluation)
         callbacks = PlatformCallbacks(tracker, progress, save, plan.checkpoint_every, evaluation)
         tracker.log_params(params)
         tracker.log_text(to_yaml({"agent": plan.agent, "env": plan.env_id, "seed": plan.seed,
                                   "env_kwargs": plan.env_kwargs, "config": describe_config(plan.config),
                                   "budget": {"steps": budget.steps, "episodes": budget.episodes},
                                   "sources": dict(plan.sources)}), "config.yaml")
+        train_started = time.perf_counter()
         with _graceful_interrupt(callbacks):
             try:
                 agent.train(env, budget, callbacks)
             except IncompatibleEnvironment as error:
                 raise UserError(f"agent '{plan.agent}' cannot run on {plan.env_id}: {error}") from None
             callbacks.steps, callbacks.episodes = _final_counts(agent, callbacks)
+            train_seconds = time.perf_counter() - train_started - evaluation.seconds
             progress.close()
             if ev.every and not callbacks.stop_requested and evaluation.last_counter != evaluation._counter(
                     callbacks.steps, callbacks.episodes):
@@ -690,6 +702,7 @@ def run_plan(plan: TrainPlan) -> RunSummary:
         best_eval_step=evaluation.best_step,
         evaluations=evaluation.evaluations,
         stopped_at_return=ev.stop_at_return if evaluation.reached else None,
+        train_seconds=train_seconds,
         driving=result.driving,
     )
 
