@@ -86,7 +86,7 @@ def build_config(args: argparse.Namespace) -> AlphaZeroConfig:
         dirichlet_alpha=1.0, temperature_moves=args.temperature_moves, games_per_iteration=args.games_per_iteration,
         parallel_games=args.parallel_games, train_steps=args.train_steps, batch_size=args.batch_size, lr=args.lr,
         replay_iterations=args.replay_iterations, arena_games=args.arena_games, arena_simulations=args.arena_simulations,
-        arena_opening_moves=2, precision=args.precision, num_threads=args.threads, solver=args.solver,
+        arena_opening_moves=2, precision=args.precision, train_precision=args.train_precision, num_threads=args.threads, solver=args.solver,
     )
 
 
@@ -95,7 +95,8 @@ def play_match(agent: AlphaZeroAgent, env: gym.Env, games: int, mcts_simulations
     game = env.unwrapped.game
     states = [game.initial_state() for _ in range(games)]
     az_first = [g % 2 == 0 for g in range(games)]
-    mcts = [MCTSAgent(env.observation_space, env.action_space, MCTSConfig(simulations=mcts_simulations), seed=seed + g // 2) for g in range(games)]
+    # one MCTS seed per game pair (seed 0: seeds 0, 1, 2, ...; seed s: 1000 s, 1000 s + 1, ...)
+    mcts = [MCTSAgent(env.observation_space, env.action_space, MCTSConfig(simulations=mcts_simulations), seed=1000 * seed + g // 2) for g in range(games)]
     for player in mcts:
         player.bind_env(env)
     obs = lambda s: {"board": game.encode(s), "action_mask": game.legal_mask(s).astype(np.int8)}  # noqa: E731
@@ -212,6 +213,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--arena-games", type=int, default=0, help="new-vs-best gating games per iteration (0 = no gating)")
     parser.add_argument("--arena-simulations", type=int, default=25, help="PUCT simulations per arena move")
     parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="auto", help="network inference precision in the search")
+    parser.add_argument("--train-precision", choices=("auto", "float32", "bfloat16"), default="float32", help="gradient steps: autocast precision")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--save", type=Path, help="write the trained agent to this checkpoint")

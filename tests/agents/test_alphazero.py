@@ -357,3 +357,27 @@ def test_solver_proves_a_forced_win_in_three_plies():
     assert not np.any(solved.proven[0] == -1)
     # once proven, every later simulation goes to the win: the root value approaches +1
     assert solved.values[0] > PUCTSearch(game).run(state, Uniform(), 300).values[0]
+
+
+def test_bfloat16_training_step_matches_float32():
+    import copy
+
+    from agents.alphazero.network import PolicyValueNet, train_step
+
+    torch.manual_seed(0)
+    net = PolicyValueNet((2, 6, 7), 7, channels=8, blocks=1, value_hidden=8)
+    rng = np.random.default_rng(0)
+    planes = rng.integers(0, 2, size=(64, 2, 6, 7)).astype(np.float32)
+    policies = rng.dirichlet(np.ones(7), size=64).astype(np.float32)
+    values = rng.uniform(-1, 1, size=64).astype(np.float32)
+    losses = {}
+    for precision in ("float32", "bfloat16"):
+        copy_ = copy.deepcopy(net)
+        optimizer = torch.optim.Adam(copy_.parameters(), lr=1e-2)
+        first = train_step(copy_, optimizer, planes, policies, values, precision)
+        for _ in range(20):
+            last = train_step(copy_, optimizer, planes, policies, values, precision)
+        losses[precision] = (first, last)
+    (p32, v32), (p16, v16) = losses["float32"][0], losses["bfloat16"][0]
+    assert abs(p32 - p16) < 0.02 and abs(v32 - v16) < 0.02  # the same loss up to bfloat16 rounding
+    assert sum(losses["bfloat16"][1]) < sum(losses["bfloat16"][0])  # and it learns
