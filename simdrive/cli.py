@@ -247,6 +247,8 @@ def train_command(
         typer.echo(f"watch it: simdrive watch {summary.checkpoint}")
         if summary.run_id:
             typer.echo(f"runs:     mlflow ui --backend-store-uri {summary.tracking_uri}")
+            if summary.ui_url:
+                typer.echo(f"          then open {summary.ui_url}")
 
 
 def _parse_return(text: Optional[str]) -> Optional[float]:

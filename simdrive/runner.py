@@ -42,7 +42,7 @@ from simdrive.config import to_yaml
 from simdrive.envs_registry import make_env, make_training_env, resolve_env_id
 from simdrive.errors import UserError
 from simdrive.hparams import DEFAULT, TunedEntry, resolve_settings, tuned_entry
-from simdrive.tracking import MlflowTracker, NullTracker, check_tracking, make_tracker, tracking_uri
+from simdrive.tracking import MlflowTracker, NullTracker, check_tracking, make_tracker, runs_view_url, tracking_uri
 
 CHECKPOINT_NAME = "checkpoint.sdckpt"
 BEST_CHECKPOINT_NAME = "best.sdckpt"  # the best evaluation during training, beside the last checkpoint
@@ -109,6 +109,7 @@ class RunSummary:
     evaluations: int = 0  # evaluations during training [-]
     stopped_at_return: float | None = None  # training ended because an evaluation reached this return
     train_seconds: float | None = None  # wall time of training alone, evaluations during training excluded [s]
+    ui_url: str | None = None  # the run in the MLflow UI (model-training view), once `mlflow ui` serves the store
     driving: dict[str, Any] = field(default_factory=dict)  # driving metrics of the evaluation, flattened by as_dict
 
     def as_dict(self) -> dict[str, Any]:
@@ -703,6 +704,7 @@ def run_plan(plan: TrainPlan, on_evaluation: "Callable[[int, EvalResult, float],
         evaluations=evaluation.evaluations,
         stopped_at_return=ev.stop_at_return if evaluation.reached else None,
         train_seconds=train_seconds,
+        ui_url=runs_view_url(tracker.experiment_id, tracker.run_id) if tracker.enabled else None,
         driving=result.driving,
     )
 

@@ -49,6 +49,19 @@ HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "3", "MLFLOW_HTTP_REQUEST_BA
 #: The check before training: one try, short timeout [s].
 PROBE_SETTINGS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"}
 HOST_TAG, PID_TAG = "simdrive.host", "simdrive.pid"
+#: MLflow 3's UI opens an experiment in the view its kind names; without the tag it guesses
+#: GenAI (traces) for SimDrive's experiment. "custom_model_development" opens the runs table.
+#: MLflow 3.17's UI also has a global GenAI / Model training switch (default GenAI) that wins
+#: over the tag; a link with ``workflowType=machine_learning`` (:func:`runs_view_url`) opens
+#: the training view whatever the switch says.
+EXPERIMENT_KIND_TAG, EXPERIMENT_KIND = "mlflow.experimentKind", "custom_model_development"
+UI_ADDRESS = "http://127.0.0.1:5000"  # where `mlflow ui` serves by default
+
+
+def runs_view_url(experiment_id: str, run_id: str | None = None, address: str = UI_ADDRESS) -> str:
+    """The MLflow UI's page of a run (or of the experiment's runs) in the model-training view."""
+    page = f"#/experiments/{experiment_id}" + (f"/runs/{run_id}" if run_id else "/runs")
+    return f"{address}/{page}?workflowType=machine_learning"
 NO_TRACK = "pass --no-track to run without tracking"
 
 
@@ -335,7 +348,10 @@ class MlflowTracker:
         try:
             self._client = MlflowClient(tracking_uri=self.uri)
             found = self._client.get_experiment_by_name(experiment)
-            experiment_id = found.experiment_id if found else self._client.create_experiment(experiment)
+            experiment_id = found.experiment_id if found else self._client.create_experiment(
+                experiment, tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
+            if found is not None and EXPERIMENT_KIND_TAG not in found.tags:  # stores made before the tag (a kind set by hand stays)
+                self._client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
             self._reap_orphans(experiment_id)
             own = {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
             run = self._client.create_run(experiment_id, run_name=run_name, tags={**dict(tags or {}), **own})
