@@ -33,6 +33,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "emergency_decel": (1.0, 15.0),
     "max_lateral_accel": (1.0, 15.0),
     "max_steer_rate": (0.05, 10.0),
+    "truck_share": (0.0, 1.0),
     "max_speed": (1.0, 80.0),
     "lidar_beams": (1, 4096),
     "lidar_fov": (1e-3, 2 * np.pi),
@@ -79,6 +80,7 @@ class DrivingConfig:
     spawn_spacing: float = 20.0  # traffic density: spacing of the initial placement slots along lanes [m]
     density_range: tuple[float, float] = (0.6, 1.0)  # traffic kept on the map, drawn per episode, fraction of `vehicles` [-]
     traffic_speed_range: tuple[float, float] = (0.8, 1.0)  # traffic desired-speed factor, drawn per episode [-]
+    truck_share: float = 0.0  # share of traffic that are trucks (9 m long, 65% of the desired speed) [-]
     emergency_decel: float = 8.0  # traffic's hardest braking; comfortable braking is 2.5-4 by driver style [m/s^2]
     max_lateral_accel: float = 7.0  # friction limit on every vehicle's lateral acceleration [m/s^2]
     max_steer_rate: float = 0.8  # front-wheel angle rate limit of every vehicle [rad/s]
@@ -166,7 +168,7 @@ class DrivingConfig:
             max_speed=self.max_speed, ego_speed=self.ego_speed, style_probs=tuple(self.style_probs),
             spawn_spacing=self.spawn_spacing, density_range=tuple(self.density_range),
             speed_factor_range=tuple(self.traffic_speed_range), emergency_decel=self.emergency_decel,
-            max_lateral_accel=self.max_lateral_accel, max_steer_rate=self.max_steer_rate,
+            max_lateral_accel=self.max_lateral_accel, max_steer_rate=self.max_steer_rate, truck_share=self.truck_share,
         )
 
     def build_map(self) -> maps.Map:  # pragma: no cover - overridden
@@ -206,6 +208,7 @@ class HighwayConfig(DrivingConfig):
     """``simdrive/Highway-v0``: a straight multi-lane highway with dense traffic."""
 
     traffic_speed_range: tuple[float, float] = (0.7, 1.0)  # traffic desired-speed factor, drawn per episode [-]
+    truck_share: float = 0.15  # share of traffic that are trucks [-]
     lanes: int = 4  # [-]
     length: float = 2000.0  # road length [m]
     lane_width: float = 4.0  # [m]
@@ -243,6 +246,7 @@ class MergeConfig(DrivingConfig):
     policy_frequency: float = 5.0  # [Hz]
     target_speeds: tuple[float, ...] = (0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0)  # meta-action speed levels [m/s]
     traffic_speed_range: tuple[float, float] = (0.7, 1.0)  # traffic desired-speed factor, drawn per episode [-]
+    truck_share: float = 0.15  # share of traffic that are trucks [-]
     lanes: int = 2  # main-road lanes [-]
     lane_width: float = 4.0  # [m]
     speed_limit: float = 30.0  # [m/s]

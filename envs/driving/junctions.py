@@ -10,8 +10,10 @@ amber only if it can stop comfortably (else it clears the junction: the amber di
 ``ZONE_DISTANCE`` (crossing, merging or splitting), the stretch of each lane where that
 happens is a conflict zone. A vehicle about to enter a zone gives way (stops before it) when
 another vehicle is inside it, or will reach it before this one has cleared it plus a critical
-gap and has the right of way: the lane with the higher ``SectionSpec.priority`` has it
-(ring over entries at a roundabout, straight and right turns over permissive left turns);
+gap and has the right of way: a vehicle still clearing the junction after its phase ended has
+it over one starting on the next green; otherwise the lane with the higher
+``SectionSpec.priority`` has it (ring over entries at a roundabout, straight and right turns
+over permissive left turns);
 between equal ranks the first to arrive has it, unless the other can no longer stop
 comfortably (a committed vehicle). A vehicle with the right of way reacts to one that takes it
 only once that one is inside the zone (like a driver who does not expect it). Only vehicles
@@ -120,7 +122,26 @@ def travel_time(dist, v, a, vmax):
 
 
 @nb.njit(cache=True)
-def give_way(w, F, I, B, path, pathd, light_stop, v0eff, LF, conf0, nconf, zones, other, prio,
+def entry_phase(tabs, path, i):
+    """The light phase vehicle i entered its junction on (-1: not inside a signalized junction)."""
+    la = path[i, 0]
+    if not tabs.LI[la, 6]:  # LI_JUNCTION
+        return -1
+    p = tabs.PRED[la, 0]
+    if p < 0 or tabs.LI[p, 4] < 0:  # LI_LIGHT
+        return -1
+    return tabs.LIGHT_PHASE[tabs.LI[p, 4]]
+
+
+@nb.njit(cache=True)
+def approach_phase(tabs, path, j):
+    """The light phase governing vehicle j's approach (-1: none, or j is inside the junction)."""
+    g = tabs.LI[path[j, 0], 4]
+    return tabs.LIGHT_PHASE[g] if g >= 0 else -1
+
+
+@nb.njit(cache=True)
+def give_way(w, F, I, B, path, pathd, light_stop, v0eff, tabs, conf0, nconf, zones, other, prio,
              crit_gap, b_emerg, ystop, failed):
     """Gap acceptance at every conflict zone on each vehicle's path (up to 3 lanes ahead).
 
@@ -143,6 +164,7 @@ def give_way(w, F, I, B, path, pathd, light_stop, v0eff, LF, conf0, nconf, zones
             continue
         Li, vi = F[LEN, w, i], F[V, w, i]
         ai = F[AMAX, w, i]
+        in_phase, app_phase = entry_phase(tabs, path, i), approach_phase(tabs, path, i)
         for k in range(path.shape[1]):
             la = path[i, k]
             if la < 0:
@@ -151,9 +173,10 @@ def give_way(w, F, I, B, path, pathd, light_stop, v0eff, LF, conf0, nconf, zones
                 za0, za1 = zones[c, 0], zones[c, 1]
                 Di = pathd[i, k] + za0 - 0.5 * Li  # front bumper to the zone
                 Ei = pathd[i, k] + za1 + 0.5 * Li  # rear bumper past the zone end
-                if i == 0 and -2.0 < Di <= 0.0 < Ei and prio[c] < 0:
-                    ego_failed = ego_failed or _cuts_off(w, F, I, B, path, pathd, light_stop, other[c], zones[c, 2],
-                                                         zones[c, 3], travel_time(Ei, vi, ai, max(v0eff[i], 1.0)))
+                if i == 0 and -2.0 < Di <= 0.0 < Ei:
+                    ego_failed = ego_failed or _cuts_off(w, F, I, B, path, pathd, light_stop, tabs, other[c], zones[c, 2],
+                                                         zones[c, 3], travel_time(Ei, vi, ai, max(v0eff[i], 1.0)),
+                                                         prio[c], in_phase, app_phase)
                 if Ei <= 0.0 or Di <= 0.0:  # cleared it, or inside it: i goes on
                     continue
                 if Di > light_stop[i]:  # i stops at a light before this zone anyway
@@ -179,7 +202,7 @@ def give_way(w, F, I, B, path, pathd, light_stop, v0eff, LF, conf0, nconf, zones
                         # starting at a green light counts), up to its desired speed
                         t_j = travel_time(Dj, vj, F[AMAX, w, j], max(v0eff[j], vj))
                         committed = Dj < vj * vj / (2.0 * F[BCOMF, w, j]) + 0.5
-                        p = prio[c]
+                        p = effective_priority(tabs, path, j, prio[c], in_phase, app_phase)
                         must = inside
                         if not must:
                             if p < 0:
@@ -198,15 +221,31 @@ def give_way(w, F, I, B, path, pathd, light_stop, v0eff, LF, conf0, nconf, zones
 
 
 @nb.njit(cache=True)
-def _cuts_off(w, F, I, B, path, pathd, light_stop, ob, zb0, zb1, t_clear):
-    """Whether a vehicle on lane ``ob`` (zone ``zb0..zb1`` on it) would reach the zone within
-    ``t_clear`` [s] at its present speed, not stopping at a light first."""
+def effective_priority(tabs, path, j, static, in_phase, app_phase):
+    """The right of way of a vehicle (entry phase ``in_phase``, approach phase ``app_phase``)
+    over vehicle j at a zone whose lanes' ranks give ``static``: a vehicle clearing the junction
+    after its phase ended goes before one starting on the next green."""
+    aj = approach_phase(tabs, path, j)
+    if in_phase >= 0 and aj >= 0 and aj != in_phase:
+        return 1
+    ej = entry_phase(tabs, path, j)
+    if app_phase >= 0 and ej >= 0 and ej != app_phase:
+        return -1
+    return static
+
+
+@nb.njit(cache=True)
+def _cuts_off(w, F, I, B, path, pathd, light_stop, tabs, ob, zb0, zb1, t_clear, static, in_phase, app_phase):
+    """Whether a vehicle with the right of way on lane ``ob`` (zone ``zb0..zb1`` on it) would
+    reach the zone within ``t_clear`` [s] at its present speed, not stopping at a light first."""
     for j in range(1, F.shape[2]):
         if not B[ACTIVE, w, j] or I[KIND, w, j] == STATIC:
             continue
         for m in range(path.shape[1]):
             if path[j, m] != ob:
                 continue
+            if effective_priority(tabs, path, j, static, in_phase, app_phase) >= 0:
+                break
             Dj = pathd[j, m] + zb0 - 0.5 * F[LEN, w, j]
             Ej = pathd[j, m] + zb1 + 0.5 * F[LEN, w, j]
             if Dj > 0.0 and Ej > 0.0 and Dj <= light_stop[j] and travel_time(Dj, F[V, w, j], 0.0, F[V, w, j]) < t_clear:

@@ -48,7 +48,7 @@ def decide(w, F, I, B, WF, WI, WB, tabs, P, override, scratch, mobil_all, ego_on
     desired_speeds(w, F, I, B, WF, tabs, path, pathd, segs, v0e)
     light_stops(w, F, I, B, WI, WF, tabs, P, override, path, pathd, lstop)
     if tabs.ZONE_OTHER.shape[0]:
-        if give_way(w, F, I, B, path, pathd, lstop, v0e, tabs.LF, tabs.LI[:, 8], tabs.LI[:, 9], tabs.ZONES, tabs.ZONE_OTHER,
+        if give_way(w, F, I, B, path, pathd, lstop, v0e, tabs, tabs.LI[:, 8], tabs.LI[:, 9], tabs.ZONES, tabs.ZONE_OTHER,
                     tabs.ZONE_PRIO, P[P_CRIT_GAP], P[P_EMERG], ystop, 0) and not ego_only:
             WB[FAILED_YIELD, w] = True
     else:
@@ -152,7 +152,8 @@ def _move(w, F, I, B, WF, WI, WB, tabs, P, override, lane_mode, steer_cmd_ego, a
             steer_cmd = steer_cmd_ego
         else:
             e = F[D, w, i] - tabs.LF[I[TLANE, w, i], LF_OFF]
-            steer_cmd = steer_from_slip(lateral_slip(e, F[H, w, i] - F[RH, w, i], v, wb, sb_max)) + _curve_steer(tabs, I[SEC, w, i], F[S, w, i], v, wb)
+            sb_cmd = lateral_slip(e, F[H, w, i] - F[RH, w, i], v, wb, sb_max, F[LEN, w, i] > 6.0)
+            steer_cmd = steer_from_slip(sb_cmd) + _curve_steer(tabs, I[SEC, w, i], F[S, w, i], v, wb)
         steer, sb = limit_slip(F[STEER, w, i], steer_cmd, v, wb, max_steer, rate, latacc, dt)
         F[STEER, w, i], F[SB, w, i], F[ACC, w, i] = steer, sb, a
         F[ALAT, w, i] = 2.0 * v * v * sb / wb

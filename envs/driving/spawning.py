@@ -16,7 +16,7 @@ import numpy as np
 from .geometry import to_world
 from .params import (P_DENS_HI, P_DENS_LO, P_EGO_CLEAR, P_EGO_SPEED, P_SPAWN_CLEAR, P_SPEEDF_HI, P_SPEEDF_LO, P_START_S,
                      P_STYLE_C0, P_STYLE_C1, P_VEH_LEN, P_VEH_WID, P_VEHICLES, P_WHEELBASE, P_WIN0, P_WIN1, P_WINDOW_MODE,
-                     P_CYCLE, P_STEER_RATE, P_SPREAD, P_START_JITTER, P_EGO_SPEED_JITTER)
+                     P_CYCLE, P_STEER_RATE, P_SPREAD, P_START_JITTER, P_EGO_SPEED_JITTER, P_TRUCK_SHARE)
 from .rng import uniform1
 from .state import (ACC, ACTIVE, AMAX, BCOMF, D, DESIRED, EGO, H, HT, IGNORE, KIND, LANE, LEN, LIGHT_T0, NTARGET, POL, RH,
                     ROUTE_I, S, S0, SACC, SB, SEC, SLANE, SPEED_FACTOR, STATIC, STEER, STOPPED, STYLE, T, THR, TLANE,
@@ -25,8 +25,8 @@ from .tables import LF_LENGTH, LF_OFF, LF_SPEED, LI_ENDS, LI_SEC
 from .traffic import STYLES, idm
 
 # draw purposes
-PUR_START, PUR_STYLE, PUR_TURN, PUR_SPEED, PUR_SIDE, PUR_LANE, PUR_POS, PUR_DENSITY, PUR_SPEEDF, PUR_LIGHT, PUR_V0F, PUR_EGO_S, PUR_EGO_V = (
-    np.uint64(k) for k in range(13))
+PUR_START, PUR_STYLE, PUR_TURN, PUR_SPEED, PUR_SIDE, PUR_LANE, PUR_POS, PUR_DENSITY, PUR_SPEEDF, PUR_LIGHT, PUR_V0F, PUR_EGO_S, PUR_EGO_V, PUR_TRUCK = (
+    np.uint64(k) for k in range(14))
 U0 = np.uint64(0)
 
 
@@ -36,6 +36,24 @@ def set_style(F, I, w, i, style, v0_factor=1.0):
     I[STYLE, w, i] = style
     F[V0F, w, i], F[HT, w, i], F[AMAX, w, i], F[BCOMF, w, i] = STYLES[style, 0] * v0_factor, STYLES[style, 1], STYLES[style, 2], STYLES[style, 3]
     F[S0, w, i], F[POL, w, i], F[THR, w, i] = STYLES[style, 4], STYLES[style, 5], STYLES[style, 6]
+
+
+TRUCK_LENGTH, TRUCK_WIDTH, TRUCK_WHEELBASE = 9.0, 2.5, 5.5  # [m]
+TRUCK_SPEED, TRUCK_ACCEL, TRUCK_DECEL = 0.65, 1.0, 2.0  # desired-speed factor [-], max and comfortable [m/s^2]
+
+
+@nb.njit(cache=True)
+def draw_vehicle(F, I, P, w, i, seed, counter):
+    """Draw slot i's driver (style and own desired-speed factor) and body: a car, or with
+    probability ``truck_share`` a truck (longer, slower, accelerating and braking more gently)."""
+    c, k = np.uint64(counter), np.uint64(i)
+    set_style(F, I, w, i, draw_style(P, uniform1(seed, c, k, PUR_STYLE)), spread(P, uniform1(seed, c, k, PUR_V0F)))
+    if uniform1(seed, c, k, PUR_TRUCK) < P[P_TRUCK_SHARE]:
+        F[LEN, w, i], F[WID, w, i], F[WBASE, w, i] = TRUCK_LENGTH, TRUCK_WIDTH, TRUCK_WHEELBASE
+        F[V0F, w, i] *= TRUCK_SPEED
+        F[AMAX, w, i], F[BCOMF, w, i] = TRUCK_ACCEL, TRUCK_DECEL
+    else:
+        F[LEN, w, i], F[WID, w, i], F[WBASE, w, i] = P[P_VEH_LEN], P[P_VEH_WID], P[P_WHEELBASE]
 
 
 @nb.njit(cache=True)
@@ -137,8 +155,7 @@ def reset_world(F, I, B, WF, WI, WB, seeds, tabs, P, w):
         if i == 0:
             set_style(F, I, w, i, 0)
         else:
-            set_style(F, I, w, i, draw_style(P, uniform1(seed, U0, np.uint64(i), PUR_STYLE)),
-                      spread(P, uniform1(seed, U0, np.uint64(i), PUR_V0F)))
+            draw_vehicle(F, I, P, w, i, seed, 0)
         I[TURN, w, i] = int(uniform1(seed, U0, np.uint64(i), PUR_TURN) * 1024)
         place_default = 0
         I[SEC, w, i], I[LANE, w, i], I[TLANE, w, i] = place_default, place_default, place_default
@@ -275,13 +292,12 @@ def recycle(F, I, B, WF, WI, seeds, tabs, P, w, tries):
                 ds_f, fol = -ds, j
         if not ok:
             continue
-        style = draw_style(P, uniform1(seed, c, np.uint64(i), PUR_STYLE))
-        set_style(F, I, w, i, style, spread(P, uniform1(seed, c, np.uint64(i), PUR_V0F)))
+        draw_vehicle(F, I, P, w, i, seed, c)
         v0 = tabs.LF[lane, LF_SPEED] * F[V0F, w, i] * WF[SPEED_FACTOR, w]
-        F[S, w, i], F[LEN, w, i] = s, P[P_VEH_LEN]
+        F[S, w, i] = s
         v = safe_speed(F, w, i, lead, ds_l, v0 * (0.8 + 0.2 * uniform1(seed, c, np.uint64(i), PUR_SPEED)))
         if fol >= 0:  # the vehicle behind must not need to brake hard for the newcomer
-            gap = s - F[S, w, fol] - 0.5 * (F[LEN, w, fol] + P[P_VEH_LEN])
+            gap = s - F[S, w, fol] - 0.5 * (F[LEN, w, fol] + F[LEN, w, i])
             vf = F[V, w, fol]
             v0f = tabs.LF[I[LANE, w, fol], LF_SPEED] * F[V0F, w, fol]
             if idm(vf, v0f, gap, vf - v, F[AMAX, w, fol], F[BCOMF, w, fol], F[HT, w, fol], F[S0, w, fol]) < -F[BCOMF, w, fol]:

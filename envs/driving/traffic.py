@@ -108,7 +108,7 @@ SIN_LANE_CHANGE_SLOW = np.sin(np.deg2rad(35.0))  # ... or 35 deg when slow enoug
 
 
 @nb.njit(cache=True)
-def lateral_slip(e, dh_road, v, wheelbase, max_sin_beta, tau_lat=1.0, tau_heading=0.4):
+def lateral_slip(e, dh_road, v, wheelbase, max_sin_beta, long_vehicle=False, tau_lat=1.0, tau_heading=0.4):
     """Lane keeping: sine of the slip angle [-] that steers a vehicle onto a lane centre.
 
     Lateral error ``e = d - d_target`` [m] (left positive), heading error relative to the road
@@ -116,11 +116,12 @@ def lateral_slip(e, dh_road, v, wheelbase, max_sin_beta, tau_lat=1.0, tau_headin
     lateral-position P-loop commands a heading relative to the road: at speed at most 15 deg (a
     4 m lane change then takes about 2 s or more), at low speed up to the angle at which the
     vehicle moves sideways at ``LANE_CHANGE_SPEED`` (at most 35 deg, so a stopped merger can turn
-    in within a few metres); a heading P-loop commands a yaw rate (as in highway-env's controller).
+    in within a few metres; a ``long_vehicle`` (truck) keeps 15 deg, or its body would sweep the
+    next lane); a heading P-loop commands a yaw rate (as in highway-env's controller).
     The steering-rate and friction limits are applied by :func:`limit_slip`.
     """
     vv = max(v, 1.0)
-    lim = min(SIN_LANE_CHANGE_SLOW, max(SIN_LANE_CHANGE, LANE_CHANGE_SPEED / vv))
+    lim = SIN_LANE_CHANGE if long_vehicle else min(SIN_LANE_CHANGE_SLOW, max(SIN_LANE_CHANGE, LANE_CHANGE_SPEED / vv))
     h_cmd = np.arcsin(min(max(-e / (tau_lat * vv), -lim), lim))
     h_err = h_cmd - wrap_angle(dh_road)
     sb = wheelbase / (2 * tau_heading) / vv * h_err
