@@ -14,7 +14,7 @@ from . import occupancy as occ
 from .junctions import AMBER, RED, light_state
 from .params import P_AMBER, P_BIG, P_DT, P_COURTESY, P_CYCLE, P_EMERG, P_MERGE_LOOK
 from .rng import uniform1
-from .state import (ACC, ACTIVE, AMAX, BCOMF, EGO, HT, IGNORE, KIND, LANE, LEN, LIGHT_T0, POL, ROUTE_I, S, S0, SPEED_FACTOR,
+from .state import (ACC, ACTIVE, AMAX, HOPS, BCOMF, EGO, HT, IGNORE, KIND, LANE, LEN, LIGHT_T0, POL, ROUTE_I, S, S0, SPEED_FACTOR,
                     STATIC, T, TLANE, TRAFFIC, TURN, V, V0F)
 from .tables import LF_LENGTH, LF_SPEED, LI_ENDS, LI_LEFT, LI_LIGHT, LI_NSUCC, LI_RIGHT, LI_SEC, SF_LENGTH, SG_VCAP
 from .traffic import acc_model, idm
@@ -23,10 +23,11 @@ PUR_CHOICE = np.uint64(11)
 
 
 @nb.njit(cache=True)
-def choose_next(tabs, lane, turn):
-    """The successor a vehicle with route draw ``turn`` takes after ``lane`` (-1: none).
-    A pure function of (lane, turn), so the path ahead is known before it is driven; a negative
-    ``turn`` forces successor index ``-turn - 1`` (scripted actors)."""
+def choose_next(tabs, lane, turn, hop):
+    """The successor a vehicle with route draw ``turn`` takes after ``lane`` at its ``hop``-th lane
+    transition (-1: none), with the map's link weights. A pure function of its arguments, so the
+    path ahead is known before it is driven (and a loop is not driven the same way every lap);
+    a negative ``turn`` forces successor index ``-turn - 1`` (scripted actors)."""
     ns = tabs.LI[lane, LI_NSUCC]
     if ns <= 0:
         return -1
@@ -34,7 +35,8 @@ def choose_next(tabs, lane, turn):
         return tabs.SUCC[lane, min(-turn - 1, ns - 1)]
     if ns == 1:
         return tabs.SUCC[lane, 0]
-    k = int(uniform1(np.uint64(turn), np.uint64(lane), np.uint64(0), PUR_CHOICE) * ns)
+    u = uniform1(np.uint64(turn), np.uint64(lane), np.uint64(hop), PUR_CHOICE)
+    k = np.searchsorted(tabs.SUCC_CDF[lane, :ns], u, side="right")
     return tabs.SUCC[lane, min(k, ns - 1)]
 
 
@@ -71,8 +73,8 @@ def paths(w, F, I, B, WI, tabs, path, pathd):
             p1 = route_next(tabs, p0, ri)
             p2 = route_next(tabs, p1, ri + 1)
         else:
-            p1 = choose_next(tabs, p0, I[TURN, w, i])
-            p2 = choose_next(tabs, p1, I[TURN, w, i]) if p1 >= 0 else -1
+            p1 = choose_next(tabs, p0, I[TURN, w, i], I[HOPS, w, i])
+            p2 = choose_next(tabs, p1, I[TURN, w, i], I[HOPS, w, i] + 1) if p1 >= 0 else -1
         path[i, 1] = p1
         pathd[i, 1] = tabs.SF[tabs.LI[p0, LI_SEC], SF_LENGTH] - F[S, w, i]
         if p1 >= 0:

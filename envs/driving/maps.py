@@ -38,6 +38,7 @@ class Map:
     spawn_mode: str = "window"  # "window": around the ego on its section; "entries": at spawn_lanes' starts
     spawn_weights: np.ndarray | None = None  # relative inflow of each spawn lane ("entries" mode); None: equal [-]
     populate_weights: np.ndarray | None = None  # relative initial density of each populate lane; None: equal [-]
+    link_weights: dict = field(default_factory=dict)  # (lane, successor lane) -> relative choice weight (default 1) [-]
     window: tuple[float, float] = (-150.0, 350.0)  # traffic placement window around the ego, "window" mode [m]
     lights: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))  # (G, 2): lane it governs (at its end), phase
     phases: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # (P, 2): green start within the cycle [s], green time [s]
@@ -175,6 +176,8 @@ def build_merge(p: MergeParams = MergeParams()) -> Map:
 
 _TURNS = ("right", "straight", "left")
 EGO_APPROACH_DENSITY = 2.5  # initial traffic density on the ego's own approach, relative to the other lanes [-]
+RING_DENSITY = 2.0  # initial traffic density on a roundabout's ring, relative to the arms [-]
+RING_STAY = 0.5  # probability that traffic on a roundabout's ring passes an exit by [-]
 
 
 @dataclass(frozen=True)
@@ -318,8 +321,12 @@ def build_roundabout(p: RoundaboutParams = RoundaboutParams()) -> Map:
     inc_l = road.sec_lane[np.array(inc)]
     out_l = road.sec_lane[np.array(out)]
     ring_l = road.sec_lane[np.array(ring)]
+    # traffic stays on the ring past an exit more often than it takes it (about 2 exits on average)
+    link_weights = {(int(road.sec_lane[ring[(2 * k - 1) % 8]]), int(road.sec_lane[ring[2 * k]])): RING_STAY / (1.0 - RING_STAY)
+                    for k in range(4)}
     populate = np.concatenate([inc_l, out_l, ring_l])
     ego_lane = road.sec_lane[inc[ego_arm]]
-    populate_weights = np.where(populate == ego_lane, EGO_APPROACH_DENSITY, 1.0)
+    # a busy ring: more vehicles start on it, and on the ego's approach (queues it must see)
+    populate_weights = np.where(populate == ego_lane, EGO_APPROACH_DENSITY, np.where(np.isin(populate, ring_l), RING_DENSITY, 1.0))
     return Map(road, np.array(route), np.array([ego_lane]), 20.0, L - 20.0, populate, inc_l, "entries",
-               yield_lanes=road.sec_lane[np.array(entry)], populate_weights=populate_weights)
+               yield_lanes=road.sec_lane[np.array(entry)], populate_weights=populate_weights, link_weights=link_weights)

@@ -24,7 +24,7 @@ from .longitudinal import accelerations, choose_next, cooperative_merging, desir
 from .params import (P_AMBER, P_BIG, P_CRIT_GAP, P_CYCLE, P_EGO_ACCEL, P_EGO_BRAKE, P_EMERG, P_LANE_MODE, P_LATACC,
                      P_LC_STEPS, P_MAX_STEER, P_SPAWN_TRIES, P_SPEED_GAIN, P_STEER_RATE, P_VMAX, P_DT)
 from .spawning import recycle
-from .state import (ACC, ACTIVE, ALAT, AT_FAULT, EGO_STOP, FAILED_YIELD, BEST, CRASHED, CTYPE, D, DESIRED, EGO, EGO_TARGET, H, HIT, HIT_NONE,
+from .state import (ACC, ACTIVE, ALAT, AT_FAULT, EGO_STOP, FAILED_YIELD, HOPS, BEST, CRASHED, CTYPE, D, DESIRED, EGO, EGO_TARGET, H, HIT, HIT_NONE,
                     HIT_OBSTACLE, HIT_SLOT, HIT_VEHICLE, KIND, LANE, LEAD_DV, LEAD_GAP, LEN, LIGHT_T0, NEXT, OFFROAD,
                     RAN_RED, RH, ROUTE_I, S, SACC, SB, SCRIPTED, SEC, SLANE, STATIC, STEER, STOPPED, T, TLANE, TRAFFIC,
                     TRAVELLED, TURN, V, WBASE, WID, X, Y)
@@ -228,7 +228,8 @@ def _transition(w, i, F, I, B, WF, WI, WB, tabs, P, override, t_now):
             I[SEC, w, i], I[TLANE, w, i] = tabs.LI[nxt, LI_SEC], nxt
         return
     tl = I[TLANE, w, i]
-    nxt = choose_next(tabs, tl, I[TURN, w, i])
+    nxt = choose_next(tabs, tl, I[TURN, w, i], I[HOPS, w, i])
+    I[HOPS, w, i] += 1
     if nxt < 0:  # a dead end: the vehicle leaves the map
         B[ACTIVE, w, i] = False
         F[X, w, i], F[Y, w, i] = 1e6, 1e6

@@ -18,7 +18,7 @@ from .params import (P_DENS_HI, P_DENS_LO, P_EGO_CLEAR, P_EGO_SPEED, P_SPAWN_CLE
                      P_STYLE_C0, P_STYLE_C1, P_VEH_LEN, P_VEH_WID, P_VEHICLES, P_WHEELBASE, P_WIN0, P_WIN1, P_WINDOW_MODE,
                      P_CYCLE, P_STEER_RATE, P_SPREAD, P_START_JITTER, P_EGO_SPEED_JITTER, P_TRUCK_SHARE)
 from .rng import uniform1
-from .state import (ACC, ACTIVE, AMAX, BCOMF, D, DESIRED, EGO, H, HT, IGNORE, KIND, LANE, LEN, LIGHT_T0, NTARGET, POL, RH,
+from .state import (ACC, ACTIVE, AMAX, BCOMF, D, DESIRED, EGO, H, HOPS, HT, IGNORE, KIND, LANE, LEN, LIGHT_T0, NTARGET, POL, RH,
                     ROUTE_I, S, S0, SACC, SB, SEC, SLANE, SPEED_FACTOR, STATIC, STEER, STOPPED, STYLE, T, THR, TLANE,
                     TRAFFIC, TRAVELLED, TURN, V, V0F, WBASE, WID, X, Y, ALAT, EGO_TARGET)
 from .tables import LF_LENGTH, LF_OFF, LF_SPEED, LI_ENDS, LI_SEC
@@ -79,7 +79,7 @@ def place(F, I, B, tabs, w, i, lane, s, v):
     x, y, h = to_world(tabs, q, s, d)
     F[X, w, i], F[Y, w, i], F[H, w, i], F[RH, w, i], F[V, w, i] = x, y, h, h, v
     F[S, w, i], F[D, w, i] = s, d
-    I[SEC, w, i], I[LANE, w, i], I[TLANE, w, i] = q, lane, lane
+    I[SEC, w, i], I[LANE, w, i], I[TLANE, w, i], I[HOPS, w, i] = q, lane, lane, 0
     F[ACC, w, i], F[SB, w, i], F[STEER, w, i], F[STOPPED, w, i], F[DESIRED, w, i], F[ALAT, w, i] = 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
     B[ACTIVE, w, i] = True
 

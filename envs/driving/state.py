@@ -34,8 +34,9 @@ SEC, LANE, TLANE, KIND, STYLE, TURN, SLANE, BEST, NEXT = 0, 1, 2, 3, 4, 5, 6, 7,
 # section, lane (by centre), target lane, kind, style, route draw [-], scripted lane (-1 none),
 # lane chosen by MOBIL at the last decision, lane the vehicle takes after its target lane (-1 none)
 YIELDING = 9  # slot this vehicle waits for at a junction conflict (-1: none)
-NI = 10
-INT_FIELDS = ("sec", "lane", "tlane", "kind", "style", "turn", "script_lane", "best_lane", "next_lane", "yielding_to")
+HOPS = 10  # lane transitions since it entered the map (its route choices differ at every one)
+NI = 11
+INT_FIELDS = ("sec", "lane", "tlane", "kind", "style", "turn", "script_lane", "best_lane", "next_lane", "yielding_to", "hops")
 
 # ---- per-vehicle bools: B[k] (N, V)
 ACTIVE, IGNORE = 0, 1  # on the map; ignores red lights and give-way rules (scripted red-light runner, failure to yield)

@@ -29,6 +29,7 @@ class Tables(NamedTuple):
     LI: np.ndarray  # (L, 10) lane ints
     SUCC: np.ndarray  # (L, K) successor lanes, -1 padded
     PRED: np.ndarray  # (L, KP) predecessor lanes, -1 padded
+    SUCC_CDF: np.ndarray  # (L, K) cumulative probability of taking each successor
     SF: np.ndarray  # (Q, 5) section floats
     SEC_SEG: np.ndarray  # (Q+1,) first segment of each section
     SEC_LANE: np.ndarray  # (Q+1,) first lane of each section
@@ -96,6 +97,15 @@ def signed_curvature(road) -> np.ndarray:
     return kappa
 
 
+def _succ_cdf(r, m) -> np.ndarray:
+    """Cumulative successor choice probabilities per lane from the map's link weights."""
+    w = np.where(r.lane_succ >= 0, 1.0, 0.0)
+    for (a, b), wt in m.link_weights.items():
+        w[a, r.lane_succ[a] == b] = wt
+    total = np.maximum(w.sum(1, keepdims=True), 1e-12)
+    return np.cumsum(w / total, axis=1)
+
+
 def _spawn_cdf(m) -> np.ndarray:
     n = len(m.spawn_lanes)
     w = np.ones(n) if m.spawn_weights is None else np.asarray(m.spawn_weights, float)
@@ -123,7 +133,7 @@ def build_tables(m, lane_ends: np.ndarray, lat_accel: float, decel: float, spawn
     route = np.asarray(m.route, np.int64)
     route_cum = np.concatenate([[0.0], np.cumsum(r.sec_length[route])[:-1]])
     phases = np.asarray(m.phases, float).reshape(-1, 2)
-    tabs = Tables(LF, LI, np.ascontiguousarray(r.lane_succ), np.ascontiguousarray(r.lane_pred), SF, r.sec_seg.astype(np.int64), r.sec_lane.astype(np.int64), SG,
+    tabs = Tables(LF, LI, np.ascontiguousarray(r.lane_succ), np.ascontiguousarray(r.lane_pred), _succ_cdf(r, m), SF, r.sec_seg.astype(np.int64), r.sec_lane.astype(np.int64), SG,
                   np.ascontiguousarray(r.raster), geo, zones, other, prio, light_lane, light_phase,
                   np.ascontiguousarray(phases[:, 0]), np.ascontiguousarray(phases[:, 1]), route, route_cum,
                   np.asarray(slots[0], np.int64), np.asarray(slots[1], float), np.asarray(m.spawn_lanes, np.int64),
