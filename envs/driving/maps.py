@@ -175,7 +175,7 @@ def build_merge(p: MergeParams = MergeParams()) -> Map:
 
 
 _TURNS = ("right", "straight", "left")
-EGO_APPROACH_DENSITY = 2.5  # initial traffic density on the ego's own approach, relative to the other lanes [-]
+EGO_APPROACH_DENSITY = 4.0  # initial traffic density on the ego's own approach, relative to the other lanes [-]
 RING_DENSITY = 2.0  # initial traffic density on a roundabout's ring, relative to the arms [-]
 RING_STAY = 0.5  # probability that traffic on a roundabout's ring passes an exit by [-]
 
