@@ -25,7 +25,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from .state import ACTIVE, AMAX, BCOMF, IGNORE, KIND, LEN, NEXT, S, STATIC, TLANE, V, YIELDING
+from .state import ACC, ACTIVE, AMAX, BCOMF, IGNORE, KIND, LEN, NEXT, S, STATIC, TLANE, V, YIELDING
 
 ZONE_DISTANCE = 3.2  # two lanes conflict where their centre lines are closer than this [m]
 # light states
@@ -208,7 +208,10 @@ def give_way(w, F, I, B, path, pathd, light_stop, v0eff, tabs, conf0, nconf, zon
                             if p < 0:
                                 must = t_j < t_i_clear + crit_gap
                             elif p > 0:
-                                must = False  # right of way: it reacts to an intruder only once that one is inside
+                                # right of way: traffic reacts to an intruder only once it is inside; the ego
+                                # drives defensively and also yields to one whose braking cannot stop it before the zone
+                                must = (i == 0 and vj > 0.5 and vj * vj / (2.0 * max(Dj, 0.1)) > 0.5 - F[ACC, w, j]
+                                        and t_j < t_i_clear)
                             else:
                                 must = (t_j < t_i_arrive or (t_j == t_i_arrive and j < i) or committed) and t_j < t_i_clear + 0.5 * crit_gap
                         if must and Di - 1.0 < ystop[i]:

@@ -173,3 +173,14 @@ def test_script_needs_slots_and_a_single_world():
     env = gym.make("simdrive/Highway-v0", vehicles=0)
     with pytest.raises(ValueError, match="obstacles >= 1"):
         env.reset(seed=0, options={"scenario": ScenarioScript([Event(Stalled())])})
+
+
+@pytest.mark.parametrize("lead_time", [1.0, 1.3, 1.7])
+def test_expert_avoids_a_vehicle_that_fails_to_yield_to_it(lead_time):
+    # the roundabout suite's failure_to_yield scenario: the expert has the right of way and still
+    # must not insist on it (before the defensive rule it crashed in 5 of 6 repetitions)
+    ev = Event(FailureToYield(speed=7.8, lead_time=lead_time), Trigger("ego_distance", 67.0))
+    env, script, _, info = play("simdrive/Roundabout-v0", [ev], 600, action="expert", vehicles=0, exit=2)
+    assert script.outcomes()[0]["triggered_at"] is not None
+    assert not info["crashed"]
+    assert info["route_completed"]
