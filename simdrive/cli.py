@@ -466,7 +466,7 @@ def collect_expert_command(
     episodes: int = typer.Option(..., "--episodes", min=1, help="Episodes to record."),
     suite: Optional[str] = typer.Option(None, "--suite", help="Drive a scenario suite's scenarios in turn (held-out repetitions) instead of ENV."),
     out: str = typer.Option(..., "--out", help="New dataset: a Minari id such as simdrive/highway-expert-v0 (stored under $MINARI_DATASETS_PATH)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the first episode (then seed+1, ...)."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the first episode (then seed+1, ...)."),
     perturb: Optional[str] = typer.Option(None, "--perturb", help="Push the ego off its path (ChauffeurNet): on, or p=0.1,lateral=1.0,heading=0.05."),
     sensors: Optional[str] = typer.Option(None, "--sensors", help="Sensors to record (driving envs; default: all of kinematics,lidar,occupancy,camera,birdseye)."),
     env_args: list[str] = typer.Option([], "--env-arg", help="Environment argument key=value (repeatable)."),

@@ -147,7 +147,7 @@ MAX_YAML_CHARS = 1_000_000
 MAX_YAML_DEPTH = 32
 
 
-class _StrictLoader(yaml.SafeLoader):
+class StrictLoader(yaml.SafeLoader):
     """``yaml.SafeLoader`` that refuses anchors, aliases and nesting deeper than ``MAX_YAML_DEPTH``."""
 
     def __init__(self, stream: Any) -> None:
@@ -174,7 +174,7 @@ def load_yaml(text: str, source: str) -> Any:
     if len(text) > MAX_YAML_CHARS:
         raise UserError(f"{source}: {len(text)} characters, more than the limit of {MAX_YAML_CHARS}")
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""

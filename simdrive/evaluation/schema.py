@@ -381,9 +381,14 @@ def _read_yaml(path: Path, v: _V):
         v.fail(f"no such file {path}")
     if size > MAX_FILE_BYTES:
         v.fail(f"file is {size} bytes; scenario files are limited to {MAX_FILE_BYTES}")
+    from simdrive.config import StrictLoader
+
     try:
         with open(path, encoding="utf-8") as fh:
-            return yaml.safe_load(fh.read(MAX_FILE_BYTES + 1))
+            # safe tags only, no anchors or aliases (no alias expansion), bounded nesting
+            return yaml.load(fh.read(MAX_FILE_BYTES + 1), Loader=StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except RecursionError:
+        v.fail("nested too deeply")
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""

@@ -96,6 +96,18 @@ def test_not_yaml_and_unknown_suite(tmp_path):
         load_suite("hihgway")
 
 
+def test_anchors_and_aliases_are_refused(tmp_path):
+    # alias expansion ("billion laughs") would build a huge document from a small file
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("name: x\nscenarios:\n  - &a {name: a, type: free_flow, map: highway}\n  - *a\n")
+    with pytest.raises(ScenarioError, match="anchors and aliases"):
+        load_suite(str(bomb))
+    # control: the same scenarios written out load
+    plain = tmp_path / "plain.yaml"
+    plain.write_text("name: x\nscenarios:\n  - {name: a, type: free_flow, map: highway}\n  - {name: b, type: free_flow, map: highway}\n")
+    assert len(load_suite(str(plain)).scenarios) == 2
+
+
 def test_cli_bad_suite_is_one_error_line_exit_2(tmp_path):
     path = _suite_file(tmp_path, GOOD.replace("gap: 12", "gapp: 12"))
     proc = subprocess.run([sys.executable, "-m", "simdrive.cli", "eval", "--suite", str(path), "expert", "--no-track"],
