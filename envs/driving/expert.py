@@ -21,6 +21,7 @@ from .traffic import lateral_steer
 
 STOP_DECEL = 3.0  # braking the expert plans with to stop at a line [m/s^2]
 STOP_MARGIN = 1.0  # it plans to stop this far before the line [m]
+OVERSHOOT = 1.0  # under meta-actions, a speed level may exceed the driver model's wish by this much at most [m/s]
 LOOK = 2.0  # under meta-actions, the driver model's acceleration is followed this far ahead, at least [s]
 
 
@@ -54,7 +55,9 @@ def _meta_speed(core, acc: np.ndarray):
         ok = stops | (step == -1) | ~np.isfinite(room)
         if step == 0:
             idle_ok = ok & (acc > -2.0)
-        err = np.abs(lv[k] - v_want) - 1e-6 * step  # ties: the lower level
+        # the closest level, but never one above where the driver model is heading (a curve's or a
+        # lane's speed cap) by more than OVERSHOOT: those rank after every level below it
+        err = np.abs(lv[k] - v_want) - 1e-6 * step + np.where(lv[k] > v_want + OVERSHOOT, 1e3, 0.0)  # ties: the lower level
         take = ok & (err < best_err)
         best = np.where(take, step, best)
         best_err = np.where(take, err, best_err)

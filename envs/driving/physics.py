@@ -153,7 +153,7 @@ def _move(w, F, I, B, WF, WI, WB, tabs, P, override, lane_mode, steer_cmd_ego, a
         else:
             e = F[D, w, i] - tabs.LF[I[TLANE, w, i], LF_OFF]
             sb_cmd = lateral_slip(e, F[H, w, i] - F[RH, w, i], v, wb, sb_max, F[LEN, w, i] > 6.0)
-            steer_cmd = steer_from_slip(sb_cmd) + _curve_steer(tabs, I[SEC, w, i], F[S, w, i], v, wb)
+            steer_cmd = steer_from_slip(sb_cmd) + _curve_steer(w, i, I, WI, tabs, F[S, w, i], v, wb)
         steer, sb = limit_slip(F[STEER, w, i], steer_cmd, v, wb, max_steer, rate, latacc, dt)
         F[STEER, w, i], F[SB, w, i], F[ACC, w, i] = steer, sb, a
         F[ALAT, w, i] = 2.0 * v * v * sb / wb
@@ -191,13 +191,30 @@ def _red_light(w, F, I, WF, WB, tabs, P, override, t_now, s_before):
 
 
 @nb.njit(cache=True)
-def _curve_steer(tabs, sec, s, v, wb):
-    """Feed-forward front-wheel angle [rad] for the road's curvature half a second ahead (the
-    lane keeping's feedback only corrects what remains, so curves are followed without lag)."""
+def _next_lane(w, i, I, WI, tabs):
+    """The lane vehicle i drives into after its present one (the ego along its route), -1 none."""
+    if I[KIND, w, i] == EGO:
+        return route_next(tabs, I[LANE, w, i], WI[ROUTE_I, w])
+    return choose_next(tabs, I[TLANE, w, i], I[TURN, w, i], I[HOPS, w, i])
+
+
+@nb.njit(cache=True)
+def _curve_steer(w, i, I, WI, tabs, s, v, wb):
+    """Feed-forward front-wheel angle [rad] of vehicle i at ``s`` [m] for the road's curvature
+    0.35 s ahead, into the next lane's section when that point lies past this one's end
+    (the steering-rate limit needs the preview to turn in on time at a junction; the lane
+    keeping's feedback only corrects what remains, so curves are followed without lag)."""
+    sec = I[SEC, w, i]
+    s_look = s + 0.35 * v
+    if s_look > tabs.SF[sec, SF_LENGTH]:
+        nxt = _next_lane(w, i, I, WI, tabs)
+        if nxt >= 0:
+            s_look -= tabs.SF[sec, SF_LENGTH]
+            sec = tabs.LI[nxt, LI_SEC]
     a, b = tabs.SEC_SEG[sec], tabs.SEC_SEG[sec + 1]
     if b - a == 1:
         return 0.0
-    k = segment_at(tabs, sec, s + 0.5 * v)
+    k = segment_at(tabs, sec, s_look)
     return np.arctan(wb * tabs.SG[k, SG_KAPPA])
 
 
