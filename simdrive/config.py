@@ -168,6 +168,22 @@ class StrictLoader(yaml.SafeLoader):
             self._depth -= 1
 
 
+def read_text_file(path, what: str, option: str, max_bytes: int) -> str:
+    """The UTF-8 text of a user's file, read with bounded memory; a missing, unreadable, too large
+    or non-UTF-8 file becomes a ``UserError`` naming ``what`` (e.g. "search space") and ``option``."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as error:
+        raise UserError(f"cannot read {what} {path} ({error.strerror or error}); check {option}") from None
+    if len(data) > max_bytes:
+        raise UserError(f"{what} {path} is larger than {max_bytes} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UserError(f"{what} {path} is not UTF-8 text") from None
+
+
 def load_yaml(text: str, source: str) -> Any:
     """Parse YAML from a user (safe tags only, no anchors or aliases, bounded size and depth);
     a problem becomes a ``UserError`` naming ``source`` (a file name or ``--env-arg rows``)."""

@@ -115,17 +115,10 @@ class SweepResult:
 
 def load_space(path: Path, config_cls: type, agent: str) -> list[Dimension]:
     """Read and check a search space (see the module docstring)."""
-    from simdrive.config import build_config, check_keys, load_yaml
+    from simdrive.config import build_config, check_keys, load_yaml, read_text_file
     from simdrive.hparams import MAX_FILE_BYTES
 
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
-    except OSError as error:
-        raise UserError(f"cannot read search space {path} ({error.strerror or error}); check --space") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise UserError(f"search space {path} is larger than {MAX_FILE_BYTES} bytes")
-    content = load_yaml(data.decode("utf-8", errors="replace"), str(path))
+    content = load_yaml(read_text_file(path, "search space", "--space", MAX_FILE_BYTES), str(path))
     if not isinstance(content, Mapping) or not content:
         raise UserError(f"{path}: expected a mapping from {agent} settings to a value or a distribution "
                         "({choice: [...]}, {uniform: [low, high]}, {loguniform: [low, high]}, {randint: [low, high]})")

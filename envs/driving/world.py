@@ -128,19 +128,12 @@ class World:
         self._scratch = None
 
     # ------------------------------------------------------------------ fields
-    for _i, _name in enumerate(st.FLOAT_FIELDS):
-        locals()[_name] = _field("F", _i, f"(N, V) float: {_name}")
-    for _i, _name in enumerate(st.INT_FIELDS):
-        locals()[_name] = _field("I", _i, f"(N, V) int: {_name}")
-    for _i, _name in enumerate(st.BOOL_FIELDS):
-        locals()[_name] = _field("B", _i, f"(N, V) bool: {_name}")
-    for _i, _name in enumerate(st.WORLD_FLOAT_FIELDS):
-        locals()[_name] = _field("WF", _i, f"(N,) float: {_name}")
-    for _i, _name in enumerate(st.WORLD_INT_FIELDS):
-        locals()[_name] = _field("WI", _i, f"(N,) int: {_name}")
-    for _i, _name in enumerate(st.WORLD_BOOL_FIELDS):
-        locals()[_name] = _field("WB", _i, f"(N,) bool: {_name}")
-    del _i, _name
+    for _array, _names, _doc in (("F", st.FLOAT_FIELDS, "(N, V) float"), ("I", st.INT_FIELDS, "(N, V) int"),
+                                 ("B", st.BOOL_FIELDS, "(N, V) bool"), ("WF", st.WORLD_FLOAT_FIELDS, "(N,) float"),
+                                 ("WI", st.WORLD_INT_FIELDS, "(N,) int"), ("WB", st.WORLD_BOOL_FIELDS, "(N,) bool")):
+        for _i, _name in enumerate(_names):
+            locals()[_name] = _field(_array, _i, f"{_doc}: {_name}")
+    del _array, _names, _doc, _i, _name
 
     # ------------------------------------------------------------------ reset
     def _make_slots(self):

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from agents.base import Budget
-from simdrive.config import build_config, load_yaml, parse_overrides, parse_value
+from simdrive.config import build_config, load_yaml, parse_overrides, parse_value, read_text_file
 from simdrive.errors import UserError
 
 #: The folder of the shipped files.
@@ -131,18 +131,7 @@ def load_file(path: str | Path) -> dict[str, TunedEntry]:
     """Read and check a hyperparameter file (see the module docstring): env id -> entry."""
     path = Path(path)
     source = display_path(path)
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
-    except OSError as error:
-        raise UserError(f"cannot read hyperparameter file {path} ({error.strerror or error}); check --hparams") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise UserError(f"hyperparameter file {path} is larger than {MAX_FILE_BYTES} bytes")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise UserError(f"hyperparameter file {path} is not UTF-8 text") from None
-    content = load_yaml(text, source)
+    content = load_yaml(read_text_file(path, "hyperparameter file", "--hparams", MAX_FILE_BYTES), source)
     if content is None:
         return {}
     if not isinstance(content, Mapping):

@@ -157,28 +157,26 @@ def test_permissive_left_turn_waits_for_oncoming_traffic():
     assert r.lane_sec[w.lane[0, 1]] != 6  # it turned once the oncoming car had passed
 
 
-def test_red_light_event_when_the_front_crosses_on_red():
+def _drive_through_on(light):
+    """Drive straight through the intersection with every light held at ``light``; whether a
+    red-light run was reported."""
     env = gym.make("simdrive/Intersection-v0", vehicles=0, action="continuous", turn="straight")
     env.reset(seed=0)
     w = env.unwrapped.world
-    w.light_override[0, :] = RED
+    w.light_override[0, :] = light
     seen = False
     for _ in range(100):
         _, _, term, trunc, info = env.step(np.array([0.0, 0.6, 0.0], np.float32))
         seen |= info["ran_red_light"]
         if term or trunc or w.route_i[0] > 0:
             break
-    assert seen
+    return seen
+
+
+def test_red_light_event_when_the_front_crosses_on_red():
+    assert _drive_through_on(RED)
     # control: the same drive on amber is not a red-light run
-    env.reset(seed=0)
-    w.light_override[0, :] = 2
-    seen = False
-    for _ in range(100):
-        _, _, term, trunc, info = env.step(np.array([0.0, 0.6, 0.0], np.float32))
-        seen |= info["ran_red_light"]
-        if term or trunc or w.route_i[0] > 0:
-            break
-    assert not seen
+    assert not _drive_through_on(2)
 
 
 def _ego_into_ring(ring_car_ahead: float):
