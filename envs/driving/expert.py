@@ -21,7 +21,8 @@ from .traffic import lateral_steer
 
 STOP_DECEL = 3.0  # braking the expert plans with to stop at a line [m/s^2]
 STOP_MARGIN = 1.0  # it plans to stop this far before the line [m]
-OVERSHOOT = 1.0  # under meta-actions, a speed level may exceed the driver model's wish by this much at most [m/s]
+OVERSHOOT = 1.0  # under meta-actions near a junction, a speed level may exceed the driver model's wish by this much at most [m/s]
+JUNCTION_CARE = 30.0  # "near a junction": from this far before its first section to its end [m]
 LOOK = 2.0  # under meta-actions, the driver model's acceleration is followed this far ahead, at least [s]
 
 
@@ -45,6 +46,10 @@ def _meta_speed(core, acc: np.ndarray):
     lv, idx = core.levels, core.speed_idx
     v_want = np.maximum(w.v[:, 0] + acc * max(1.0 / c.policy_frequency, LOOK), 0.0)
     room = w.ego_stop_gap - STOP_MARGIN
+    ri = w.route_i
+    j = w.route_junction[ri]
+    to_junction = w.route_cum[np.maximum(j, 0)] - w.route_cum[ri] - w.s[:, 0]  # [m], <= 0 inside it
+    near_junction = (j >= 0) & (to_junction < JUNCTION_CARE)
     best = np.zeros(w.n, np.int64)
     best_err = np.full(w.n, np.inf)
     idle_ok = np.ones(w.n, bool)
@@ -55,9 +60,10 @@ def _meta_speed(core, acc: np.ndarray):
         ok = stops | (step == -1) | ~np.isfinite(room)
         if step == 0:
             idle_ok = ok & (acc > -2.0)
-        # the closest level, but never one above where the driver model is heading (a curve's or a
-        # lane's speed cap) by more than OVERSHOOT: those rank after every level below it
-        err = np.abs(lv[k] - v_want) - 1e-6 * step + np.where(lv[k] > v_want + OVERSHOOT, 1e3, 0.0)  # ties: the lower level
+        # the closest level; at junctions (tight turns, whose speed caps lie between the coarse levels)
+        # never one above where the driver model is heading by more than OVERSHOOT
+        over = near_junction & (lv[k] > v_want + OVERSHOOT)
+        err = np.abs(lv[k] - v_want) - 1e-6 * step + np.where(over, 1e3, 0.0)  # ties: the lower level
         take = ok & (err < best_err)
         best = np.where(take, step, best)
         best_err = np.where(take, err, best_err)
