@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from .physics import _curve_steer
 from .traffic import lateral_steer
 
 STOP_DECEL = 3.0  # braking the expert plans with to stop at a line [m/s^2]
 STOP_MARGIN = 1.0  # it plans to stop this far before the line [m]
 OVERSHOOT = 1.0  # under meta-actions near a junction, a speed level may exceed the driver model's wish by this much at most [m/s]
+SHORT_HOLD = 0.25  # under direct control, a decision period up to this long follows the lane-keeping law [s]
+STEER_CANDIDATES = 41  # front-wheel angles tried per decision under direct control [-]
 JUNCTION_CARE = 30.0  # "near a junction": from this far before its first section to its end [m]
 LOOK = 2.0  # under meta-actions, the driver model's acceleration is followed this far ahead, at least [s]
 
@@ -90,7 +93,7 @@ def expert_actions(core) -> np.ndarray:
     # direct control: keep a target lane in the world's ego slot
     w.tlane[:, 0] = np.where(change, best, tl)
     e = w.d[:, 0] - r.lane_offset[w.tlane[:, 0]]
-    steer = lateral_steer(e, w.h[:, 0] - w.road_h[:, 0], w.v[:, 0], w.wheelbase[:, 0], p.max_steer)
+    steer = held_steer(core, e, w.h[:, 0] - w.road_h[:, 0])
     u = np.stack([steer / p.max_steer, np.clip(acc / p.max_accel, 0, 1), np.clip(-acc / p.max_brake, 0, 1)], -1)
     if c.action == "continuous":
         return u.astype(np.float32)
@@ -98,3 +101,41 @@ def expert_actions(core) -> np.ndarray:
     tab = core.discrete_table
     cost = ((tab[None, :, :] - u[:, None, :]) ** 2).sum(-1)
     return np.argmin(cost, 1)
+
+
+def held_steer(core, e: np.ndarray, eh: np.ndarray) -> np.ndarray:
+    """Front-wheel angle [rad] per world to hold for one decision period under direct control.
+
+    Up to ``SHORT_HOLD`` per decision, the traffic's lane keeping with the curvature
+    feed-forward. Held longer (a second at 1 Hz), that feedback overshoots, so each of ``STEER_CANDIDATES`` angles is played forward over the period in
+    the road's frame (lateral error ``e`` [m] from the target lane's centre, heading error
+    ``eh`` [rad], the road's curvature 0.35 s ahead, the steering-rate and friction limits of
+    the physics), and the one with the least squared lateral error along the way and at the
+    end (plus the heading error at the end, as metres one more period, at least 0.5 s, on) is taken.
+    """
+    w, c = core.world, core.cfg
+    p = w.p
+    v = w.v[:, 0]
+    wb = w.wheelbase[:, 0]
+    kappa = np.array([np.tan(_curve_steer(k, 0, w.I, w.WI, w.tables, w.s[k, 0], v[k], wb[k])) / wb[k]
+                      for k in range(w.n)])  # worlds, not vehicles
+    if c.substeps * w.dt <= SHORT_HOLD:
+        # held briefly: the traffic's own lane keeping with the curvature feed-forward
+        return lateral_steer(e, eh, v, wb, p.max_steer) + np.arctan(wb * kappa)
+    cand = np.linspace(-1.0, 1.0, STEER_CANDIDATES)[None, :] * p.max_steer
+    E = np.repeat(e[:, None], cand.shape[1], 1)
+    H = np.repeat(eh[:, None], cand.shape[1], 1)
+    S = np.repeat(w.steer[:, :1], cand.shape[1], 1)
+    vv, wbb, kk = v[:, None], wb[:, None], kappa[:, None]
+    smax = np.arctan(p.max_lateral_accel * wbb / np.maximum(vv * vv, 1e-6))
+    cost = np.zeros_like(E)
+    dt = w.dt
+    period = c.substeps * dt  # [s]
+    for _ in range(c.substeps):  # physics steps of one decision, not vehicles
+        S = np.clip(np.clip(cand, S - p.max_steer_rate * dt, S + p.max_steer_rate * dt), -smax, smax)
+        sb = np.sin(np.arctan(0.5 * np.tan(S)))
+        H = H + vv * dt * (sb / (0.5 * wbb) - kk)
+        E = E + vv * dt * np.sin(H)
+        cost += E * E * dt
+    cost += E * E + (max(period, 0.5) * vv * np.sin(H)) ** 2
+    return cand[0, np.argmin(cost, 1)]
