@@ -97,45 +97,68 @@ def expert_actions(core) -> np.ndarray:
     u = np.stack([steer / p.max_steer, np.clip(acc / p.max_accel, 0, 1), np.clip(-acc / p.max_brake, 0, 1)], -1)
     if c.action == "continuous":
         return u.astype(np.float32)
-    # discrete: nearest of the seven combinations
+    # discrete: the combination whose forward play keeps the lane and comes closest to the
+    # driver model's speed one period on
     tab = core.discrete_table
-    cost = ((tab[None, :, :] - u[:, None, :]) ** 2).sum(-1)
-    return np.argmin(cost, 1)
+    steer_c = np.broadcast_to(tab[None, :, 0] * p.max_steer, (w.n, len(tab)))
+    acc_c = np.broadcast_to(tab[None, :, 1] * p.max_accel - tab[None, :, 2] * p.max_brake, (w.n, len(tab)))
+    lateral, v_end = _play(core, e, w.h[:, 0] - w.road_h[:, 0], steer_c, acc_c)
+    period = c.substeps * w.dt
+    v_ref = np.maximum(w.v[:, 0] + acc * period, 0.0)[:, None]
+    return np.argmin(lateral + (v_end - v_ref) ** 2, 1)
 
 
 def held_steer(core, e: np.ndarray, eh: np.ndarray) -> np.ndarray:
     """Front-wheel angle [rad] per world to hold for one decision period under direct control.
 
     Up to ``SHORT_HOLD`` per decision, the traffic's lane keeping with the curvature
-    feed-forward. Held longer (a second at 1 Hz), that feedback overshoots, so each of ``STEER_CANDIDATES`` angles is played forward over the period in
-    the road's frame (lateral error ``e`` [m] from the target lane's centre, heading error
-    ``eh`` [rad], the road's curvature 0.35 s ahead, the steering-rate and friction limits of
-    the physics), and the one with the least squared lateral error along the way and at the
-    end (plus the heading error at the end, as metres one more period, at least 0.5 s, on) is taken.
+    feed-forward. Held longer (a second at 1 Hz), that feedback overshoots, so each of
+    ``STEER_CANDIDATES`` angles is played forward over the period (:func:`_play`) and the one
+    with the least lateral cost is taken.
     """
     w, c = core.world, core.cfg
     p = w.p
-    v = w.v[:, 0]
-    wb = w.wheelbase[:, 0]
-    kappa = np.array([np.tan(_curve_steer(k, 0, w.I, w.WI, w.tables, w.s[k, 0], v[k], wb[k])) / wb[k]
-                      for k in range(w.n)])  # worlds, not vehicles
     if c.substeps * w.dt <= SHORT_HOLD:
         # held briefly: the traffic's own lane keeping with the curvature feed-forward
-        return lateral_steer(e, eh, v, wb, p.max_steer) + np.arctan(wb * kappa)
-    cand = np.linspace(-1.0, 1.0, STEER_CANDIDATES)[None, :] * p.max_steer
-    E = np.repeat(e[:, None], cand.shape[1], 1)
-    H = np.repeat(eh[:, None], cand.shape[1], 1)
-    S = np.repeat(w.steer[:, :1], cand.shape[1], 1)
-    vv, wbb, kk = v[:, None], wb[:, None], kappa[:, None]
-    smax = np.arctan(p.max_lateral_accel * wbb / np.maximum(vv * vv, 1e-6))
+        wb = w.wheelbase[:, 0]
+        return lateral_steer(e, eh, w.v[:, 0], wb, p.max_steer) + np.arctan(wb * _road_curvature(w))
+    cand = np.broadcast_to(np.linspace(-1.0, 1.0, STEER_CANDIDATES)[None, :] * p.max_steer, (w.n, STEER_CANDIDATES))
+    lateral, _ = _play(core, e, eh, cand, np.zeros_like(cand))
+    return cand[np.arange(w.n), np.argmin(lateral, 1)]
+
+
+def _road_curvature(w) -> np.ndarray:
+    """Signed curvature [1/m] of the ego's road 0.35 s ahead (the physics' feed-forward), per world."""
+    wb = w.wheelbase[:, 0]
+    return np.array([np.tan(_curve_steer(k, 0, w.I, w.WI, w.tables, w.s[k, 0], w.v[k, 0], wb[k])) / wb[k]
+                     for k in range(w.n)])  # worlds, not vehicles
+
+
+def _play(core, e, eh, steer, acc):
+    """Hold each candidate (front-wheel angle ``steer`` [rad], acceleration ``acc`` [m/s^2]),
+    both (N, C), for one decision period in the road's frame (lateral error ``e`` [m] from the
+    target lane's centre, heading error ``eh`` [rad], the road's curvature 0.35 s ahead, the
+    steering-rate and friction limits of the physics). Returns the lateral cost (squared
+    lateral error along the way and at the end, plus the heading error at the end as metres
+    one more period, at least 0.5 s, on) [m^2] and the speed at the end [m/s], both (N, C)."""
+    w, c = core.world, core.cfg
+    p = w.p
+    n_c = steer.shape[1]
+    E = np.repeat(e[:, None], n_c, 1)
+    H = np.repeat(eh[:, None], n_c, 1)
+    S = np.repeat(w.steer[:, :1], n_c, 1)
+    V = np.repeat(w.v[:, :1], n_c, 1)
+    wb, kk = w.wheelbase[:, :1], _road_curvature(w)[:, None]
     cost = np.zeros_like(E)
     dt = w.dt
     period = c.substeps * dt  # [s]
     for _ in range(c.substeps):  # physics steps of one decision, not vehicles
-        S = np.clip(np.clip(cand, S - p.max_steer_rate * dt, S + p.max_steer_rate * dt), -smax, smax)
+        smax = np.arctan(p.max_lateral_accel * wb / np.maximum(V * V, 1e-6))
+        S = np.clip(np.clip(steer, S - p.max_steer_rate * dt, S + p.max_steer_rate * dt), -smax, smax)
         sb = np.sin(np.arctan(0.5 * np.tan(S)))
-        H = H + vv * dt * (sb / (0.5 * wbb) - kk)
-        E = E + vv * dt * np.sin(H)
+        H = H + V * dt * (sb / (0.5 * wb) - kk)
+        E = E + V * dt * np.sin(H)
+        V = np.clip(V + acc * dt, 0.0, p.max_speed)
         cost += E * E * dt
-    cost += E * E + (max(period, 0.5) * vv * np.sin(H)) ** 2
-    return cand[0, np.argmin(cost, 1)]
+    cost += E * E + (max(period, 0.5) * V * np.sin(H)) ** 2
+    return cost, V
