@@ -93,18 +93,18 @@ def expert_actions(core) -> np.ndarray:
     # direct control: keep a target lane in the world's ego slot
     w.tlane[:, 0] = np.where(change, best, tl)
     e = w.d[:, 0] - r.lane_offset[w.tlane[:, 0]]
-    steer = held_steer(core, e, w.h[:, 0] - w.road_h[:, 0])
-    u = np.stack([steer / p.max_steer, np.clip(acc / p.max_accel, 0, 1), np.clip(-acc / p.max_brake, 0, 1)], -1)
+    eh = w.h[:, 0] - w.road_h[:, 0]
     if c.action == "continuous":
+        steer = held_steer(core, e, eh)
+        u = np.stack([steer / p.max_steer, np.clip(acc / p.max_accel, 0, 1), np.clip(-acc / p.max_brake, 0, 1)], -1)
         return u.astype(np.float32)
     # discrete: the combination whose forward play keeps the lane and comes closest to the
     # driver model's speed one period on
     tab = core.discrete_table
     steer_c = np.broadcast_to(tab[None, :, 0] * p.max_steer, (w.n, len(tab)))
     acc_c = np.broadcast_to(tab[None, :, 1] * p.max_accel - tab[None, :, 2] * p.max_brake, (w.n, len(tab)))
-    lateral, v_end = _play(core, e, w.h[:, 0] - w.road_h[:, 0], steer_c, acc_c)
-    period = c.substeps * w.dt
-    v_ref = np.maximum(w.v[:, 0] + acc * period, 0.0)[:, None]
+    lateral, v_end = _play(core, e, eh, steer_c, acc_c)
+    v_ref = np.maximum(w.v[:, 0] + acc * c.substeps * w.dt, 0.0)[:, None]
     return np.argmin(lateral + (v_end - v_ref) ** 2, 1)
 
 
