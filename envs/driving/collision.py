@@ -10,6 +10,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from .jit import kernel, no_alloc
+
 __all__ = ["box_corners", "overlap", "boxes_overlap", "colliding_pairs", "overlap_counts", "COLLISION_TYPES", "STOPPED_SPEED"]
 
 #: nuPlan's collision types (``no_ego_at_fault_collisions`` metric), index = code
@@ -31,7 +33,7 @@ def box_corners(x, y, h, length, width):
     return np.stack([cx, cy], -1)
 
 
-@nb.njit(cache=True)
+@no_alloc
 def overlap(x1, y1, h1, l1, w1, x2, y2, h2, l2, w2):
     """Separating-axis test of two oriented boxes: centre ``(x, y)`` [m], heading ``h`` [rad],
     full length ``l`` and width ``w`` [m]. True where they overlap or touch."""
@@ -55,7 +57,7 @@ def boxes_overlap(x1, y1, h1, l1, w1, x2, y2, h2, l2, w2):
     return overlap(x1, y1, h1, l1, w1, x2, y2, h2, l2, w2)
 
 
-@nb.njit(cache=True)
+@no_alloc
 def collision_type(ev, ov, ex, ey, eh, el, ew, ox, oy, oh, ol, ow):
     """nuPlan's type of a collision between the ego (speed ``ev`` [m/s], box ``ex..ew``) and another
     box (speed ``ov``): the ego stopped -> stopped_ego; else the other stopped -> stopped_track;
@@ -96,7 +98,7 @@ def colliding_pairs(world, w: int = 0):
     return np.sort(pairs, 1)
 
 
-@nb.njit(cache=True)
+@kernel
 def _overlaps(x, y, h, L, W, active, exclude_ego):
     n, v = x.shape
     out = np.zeros(n, np.int64)

@@ -5,14 +5,14 @@ sensors live on :class:`~.road.Road`; these are the per-vehicle versions the ker
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 
+from .jit import no_alloc
 from .tables import (LF_OFF, LF_WIDTH, LI_SEC, SF_GBASE, SF_LENGTH, SG_DX, SG_DY, SG_GS, SG_HEAD, SG_S0, SG_TMAX, SG_TMIN,
                      SG_X0, SG_Y0)
 
 
-@nb.njit(cache=True)
+@no_alloc
 def segment_at(tabs, sec, s):
     """Index of the segment of section ``sec`` containing arc length ``s`` [m] (clamped)."""
     a, b = tabs.SEC_SEG[sec], tabs.SEC_SEG[sec + 1]
@@ -23,7 +23,7 @@ def segment_at(tabs, sec, s):
     return min(max(k, a), b - 1)
 
 
-@nb.njit(cache=True)
+@no_alloc
 def project(tabs, sec, s_guess, x, y):
     """Project point ``(x, y)`` [m] onto section ``sec`` near ``s_guess`` [m]: returns
     ``(s, d, road_heading, segment)`` (s extrapolated past the section's ends)."""
@@ -43,7 +43,7 @@ def project(tabs, sec, s_guess, x, y):
     return bs, bd, bh, bk
 
 
-@nb.njit(cache=True)
+@no_alloc
 def to_world(tabs, sec, s, d):
     """Frenet ``(sec, s, d)`` -> ``(x, y, heading)`` [m, m, rad]."""
     SG = tabs.SG
@@ -53,7 +53,7 @@ def to_world(tabs, sec, s, d):
     return SG[k, SG_X0] + t * dx - d * dy, SG[k, SG_Y0] + t * dy + d * dx, SG[k, SG_HEAD]
 
 
-@nb.njit(cache=True)
+@no_alloc
 def lane_at(tabs, sec, d):
     """Nearest lane of section ``sec`` to lateral offset ``d`` [m]."""
     l0, l1 = tabs.SEC_LANE[sec], tabs.SEC_LANE[sec + 1]
@@ -61,7 +61,7 @@ def lane_at(tabs, sec, d):
     return l0 + min(max(k, 0), l1 - l0 - 1)
 
 
-@nb.njit(cache=True)
+@no_alloc
 def drivable(tabs, x, y):
     """Whether point ``(x, y)`` [m] is on the drivable surface (raster lookup)."""
     g = tabs.RASTER_GEO
@@ -73,6 +73,6 @@ def drivable(tabs, x, y):
     return tabs.RASTER[iy, ix]
 
 
-@nb.njit(cache=True)
+@no_alloc
 def lane_section(tabs, lane):
     return tabs.LI[lane, LI_SEC]

@@ -22,9 +22,9 @@ that will not stop at a light of their own before the zone count.
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 
+from .jit import no_alloc
 from .state import ACC, ACTIVE, AMAX, BCOMF, IGNORE, KIND, LEN, NEXT, S, STATIC, TLANE, V, YIELDING
 
 ZONE_DISTANCE = 3.2  # two lanes conflict where their centre lines are closer than this [m]
@@ -86,7 +86,7 @@ def _lane_samples(road, lane: int, step: float):
 
 
 # --------------------------------------------------------------------------- per step
-@nb.njit(cache=True)
+@no_alloc
 def light_state(t, offset, override, start, green, amber, cycle):
     """RED, AMBER or GREEN at time ``t`` [s] for a phase that turns green at ``start`` [s] of a
     ``cycle`` [s] for ``green`` [s], then amber for ``amber`` [s]; ``offset`` [s] shifts the
@@ -106,7 +106,7 @@ def light_state(t, offset, override, start, green, amber, cycle):
     return RED
 
 
-@nb.njit(cache=True)
+@no_alloc
 def travel_time(dist, v, a, vmax):
     """Time [s] to cover ``dist`` [m] from speed ``v`` [m/s] accelerating at ``a`` [m/s^2] up to
     ``vmax`` [m/s] (then cruising); ``a = 0``: at constant speed."""
@@ -121,7 +121,7 @@ def travel_time(dist, v, a, vmax):
     return t1 + (dist - d1) / vmax
 
 
-@nb.njit(cache=True)
+@no_alloc
 def entry_phase(tabs, path, i):
     """The light phase vehicle i entered its junction on (-1: not inside a signalized junction)."""
     la = path[i, 0]
@@ -133,14 +133,14 @@ def entry_phase(tabs, path, i):
     return tabs.LIGHT_PHASE[tabs.LI[p, 4]]
 
 
-@nb.njit(cache=True)
+@no_alloc
 def approach_phase(tabs, path, j):
     """The light phase governing vehicle j's approach (-1: none, or j is inside the junction)."""
     g = tabs.LI[path[j, 0], 4]
     return tabs.LIGHT_PHASE[g] if g >= 0 else -1
 
 
-@nb.njit(cache=True)
+@no_alloc
 def give_way(w, F, I, B, path, pathd, light_stop, v0eff, tabs, conf0, nconf, zones, other, prio,
              crit_gap, b_emerg, ystop, failed):
     """Gap acceptance at every conflict zone on each vehicle's path (up to 3 lanes ahead).
@@ -223,7 +223,7 @@ def give_way(w, F, I, B, path, pathd, light_stop, v0eff, tabs, conf0, nconf, zon
     return ego_failed
 
 
-@nb.njit(cache=True)
+@no_alloc
 def effective_priority(tabs, path, j, static, in_phase, app_phase):
     """The right of way of a vehicle (entry phase ``in_phase``, approach phase ``app_phase``)
     over vehicle j at a zone whose lanes' ranks give ``static``: a vehicle clearing the junction
@@ -237,7 +237,7 @@ def effective_priority(tabs, path, j, static, in_phase, app_phase):
     return static
 
 
-@nb.njit(cache=True)
+@no_alloc
 def _cuts_off(w, F, I, B, path, pathd, light_stop, tabs, ob, zb0, zb1, t_clear, static, in_phase, app_phase):
     """Whether a vehicle with the right of way on lane ``ob`` (zone ``zb0..zb1`` on it) would
     reach the zone within ``t_clear`` [s] at its present speed, not stopping at a light first."""

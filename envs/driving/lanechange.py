@@ -10,9 +10,9 @@ vehicle whose lane ends has a mandatory incentive to leave it.
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 
+from .jit import no_alloc
 from . import occupancy as occ
 from .longitudinal import courtesy_idm
 from .params import P_BIG, P_EGO_SAFE_DECEL, P_KEEP_RIGHT, P_MERGE_SAFE_DECEL, P_SAFE_DECEL
@@ -25,14 +25,14 @@ from .traffic import idm
 MANDATORY_GAIN = 10.0  # incentive to leave a lane that ends [m/s^2]
 
 
-@nb.njit(cache=True)
+@no_alloc
 def _idm_behind(w, j, s_lead, v_lead, L_lead, F, v0e):
     """IDM acceleration of vehicle j behind a leader at (s, v, length)."""
     gap = s_lead - F[S, w, j] - 0.5 * (F[LEN, w, j] + L_lead)
     return idm(F[V, w, j], v0e[j], gap, F[V, w, j] - v_lead, F[AMAX, w, j], F[BCOMF, w, j], F[HT, w, j], F[S0, w, j])
 
 
-@nb.njit(cache=True)
+@no_alloc
 def _room(gap, v_behind, margin):
     """Whether a bumper gap [m] leaves room behind a vehicle for one moving at ``v_behind`` [m/s]:
     1 m for a stopped one, else 2 m plus ``margin`` [s] of its speed."""
@@ -41,7 +41,7 @@ def _room(gap, v_behind, margin):
     return gap >= 2.0 + margin * v_behind
 
 
-@nb.njit(cache=True)
+@no_alloc
 def _linked(table, lane, other):
     """Whether ``other`` is among ``table[lane]`` (successors or predecessors)."""
     for k in range(table.shape[1]):
@@ -50,13 +50,13 @@ def _linked(table, lane, other):
     return False
 
 
-@nb.njit(cache=True)
+@no_alloc
 def _idm_gap(w, j, gap, v_lead, F, v0e):
     """IDM acceleration of vehicle j at bumper gap ``gap`` [m] behind a leader at ``v_lead``."""
     return idm(F[V, w, j], v0e[j], gap, F[V, w, j] - v_lead, F[AMAX, w, j], F[BCOMF, w, j], F[HT, w, j], F[S0, w, j])
 
 
-@nb.njit(cache=True)
+@no_alloc
 def choose_lane(w, i, F, I, tabs, P, n, key, lane_of, veh, prim, v0e, acc_now):
     """MOBIL's choice for vehicle i: a neighbour lane, or its own lane (a vehicle still moving
     into its target lane keeps that target)."""

@@ -7,9 +7,9 @@ enter, and a polite follower there makes room for it.
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 
+from .jit import no_alloc
 from . import occupancy as occ
 from .junctions import AMBER, RED, light_state
 from .params import P_AMBER, P_BIG, P_DT, P_COURTESY, P_CYCLE, P_EMERG, P_MERGE_LOOK
@@ -22,7 +22,7 @@ from .traffic import acc_model, idm
 PUR_CHOICE = np.uint64(11)
 
 
-@nb.njit(cache=True)
+@no_alloc
 def choose_next(tabs, lane, turn, hop):
     """The successor a vehicle with route draw ``turn`` takes after ``lane`` at its ``hop``-th lane
     transition (-1: none), with the map's link weights. A pure function of its arguments, so the
@@ -40,7 +40,7 @@ def choose_next(tabs, lane, turn, hop):
     return tabs.SUCC[lane, min(k, ns - 1)]
 
 
-@nb.njit(cache=True)
+@no_alloc
 def route_next(tabs, lane, ri):
     """The ego's lane after ``lane`` when it is on route section ``ri``: the successor in the
     next route section (-1 if ``lane`` does not lead there); past the route's end, any successor."""
@@ -56,7 +56,7 @@ def route_next(tabs, lane, ri):
     return -1
 
 
-@nb.njit(cache=True)
+@no_alloc
 def paths(w, F, I, B, WI, tabs, path, pathd):
     """Path of every vehicle: its target lane and the next two lanes it will take, and the
     distance [m] from its centre to the start of each (the first is -s)."""
@@ -82,7 +82,7 @@ def paths(w, F, I, B, WI, tabs, path, pathd):
             pathd[i, 2] = pathd[i, 1] + tabs.LF[p1, LF_LENGTH]
 
 
-@nb.njit(cache=True)
+@no_alloc
 def light_stops(w, F, I, B, WI, WF, tabs, P, override, path, pathd, out):
     """Bumper distance [m] to the first stop line each vehicle respects (inf: none): a red
     light it can still stop for with the emergency deceleration, or an amber light it can stop
@@ -114,7 +114,7 @@ def light_stops(w, F, I, B, WI, WF, tabs, P, override, path, pathd, out):
                 break
 
 
-@nb.njit(cache=True)
+@no_alloc
 def desired_speed(w, i, F, tabs, path, pathd, seg, factor):
     """Desired speed [m/s] of vehicle i: its lane's limit times its style factor and ``factor``
     (the episode's traffic speed factor, 1 for the ego), lowered ahead of slower lanes and of
@@ -133,7 +133,7 @@ def desired_speed(w, i, F, tabs, path, pathd, seg, factor):
     return v0
 
 
-@nb.njit(cache=True)
+@no_alloc
 def desired_speeds(w, F, I, B, WF, tabs, path, pathd, segs, out):
     """:func:`desired_speed` of every moving vehicle (0 for the others)."""
     nv = F.shape[2]
@@ -145,7 +145,7 @@ def desired_speeds(w, F, I, B, WF, tabs, path, pathd, segs, out):
         out[i] = desired_speed(w, i, F, tabs, path, pathd, segs[i], sf if I[KIND, w, i] == TRAFFIC else 1.0)
 
 
-@nb.njit(cache=True)
+@no_alloc
 def speed_limits_ahead(w, i, F, tabs, path, pathd, seg, factor):
     """Upper bound [m/s^2] on vehicle i's acceleration from the speeds it must not exceed: the
     curve speed here (a P-controller with a 0.5 s time constant) and, for slower lanes and curves
@@ -170,7 +170,7 @@ def speed_limits_ahead(w, i, F, tabs, path, pathd, seg, factor):
     return out
 
 
-@nb.njit(cache=True)
+@no_alloc
 def leader(w, i, F, I, n, key, lane_of, veh, prim, sec, path, pathd, big):
     """(bumper gap [m], speed [m/s], slot) of vehicle i's leader: the nearest vehicle ahead in
     any lane it occupies, else the rearmost one of the next lanes on its path; (inf, 0, -1)."""
@@ -205,7 +205,7 @@ def leader(w, i, F, I, n, key, lane_of, veh, prim, sec, path, pathd, big):
     return best, vl, bj
 
 
-@nb.njit(cache=True)
+@no_alloc
 def accelerations(w, F, I, B, WF, tabs, P, n, key, lane_of, veh, prim, sec, path, pathd, segs, v0e, light_stop, ystop, big,
                   out, lead_gap, lead_v):
     """IDM acceleration [m/s^2] of every moving vehicle against its leader, the end of a lane
@@ -241,7 +241,7 @@ def accelerations(w, F, I, B, WF, tabs, P, n, key, lane_of, veh, prim, sec, path
         out[i] = min(max(acc, -emerg), a)
 
 
-@nb.njit(cache=True)
+@no_alloc
 def cooperative_merging(w, F, I, B, tabs, P, n, key, lane_of, veh, prim, v0e, acc):
     """A vehicle in a lane that ends follows the vehicle ahead of it (or beside it) in the lane it
     must enter, braking at most comfortably, so that it lines up with the gap behind that
@@ -281,7 +281,7 @@ def cooperative_merging(w, F, I, B, tabs, P, n, key, lane_of, veh, prim, v0e, ac
                         acc[j] = min(acc[j], max(a_c, -court))
 
 
-@nb.njit(cache=True)
+@no_alloc
 def courtesy_idm(w, j, gap, v_lead, a_lead, F, v0e):
     """Acceleration [m/s^2] of vehicle j following a merging vehicle at bumper gap ``gap`` [m],
     speed ``v_lead`` [m/s] and acceleration ``a_lead`` [m/s^2] as if it were already its leader:

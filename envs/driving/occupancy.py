@@ -9,16 +9,16 @@ leader of an entry is the next entry of the same lane. numba, per world.
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 
+from .jit import kernel, no_alloc
 from .state import ACTIVE, D, LANE, S, TLANE, WID
 
 # lane table columns (see tables.py)
 from .tables import LF_LENGTH, LF_OFF, LF_WIDTH, LI_LEFT, LI_RIGHT
 
 
-@nb.njit(cache=True)
+@kernel
 def build(w, F, I, B, LF, LI, big, key, lane_of, veh, prim, sec):
     """Sort world ``w``'s entries. Fills ``key``/``lane_of``/``veh`` (sorted entries: key, lane,
     vehicle slot) and ``prim``/``sec`` (per slot: index of its entry in its centre lane / in the
@@ -60,7 +60,7 @@ def build(w, F, I, B, LF, LI, big, key, lane_of, veh, prim, sec):
     return n
 
 
-@nb.njit(cache=True)
+@no_alloc
 def ahead(n, lane_of, k):
     """Entry right after entry ``k`` in the same lane, or -1."""
     if k + 1 < n and lane_of[k + 1] == lane_of[k]:
@@ -68,7 +68,7 @@ def ahead(n, lane_of, k):
     return -1
 
 
-@nb.njit(cache=True)
+@no_alloc
 def behind(lane_of, k):
     """Entry right before entry ``k`` in the same lane, or -1."""
     if k >= 1 and lane_of[k - 1] == lane_of[k]:
@@ -76,7 +76,7 @@ def behind(lane_of, k):
     return -1
 
 
-@nb.njit(cache=True)
+@no_alloc
 def first_in(n, key, lane_of, lane, big):
     """The rearmost entry of ``lane``, or -1."""
     k = np.searchsorted(key[:n], lane * big)
@@ -85,7 +85,7 @@ def first_in(n, key, lane_of, lane, big):
     return -1
 
 
-@nb.njit(cache=True)
+@no_alloc
 def around(n, key, lane_of, veh, lane, s, big, skip):
     """(leader, follower) entries of ``lane`` around arc length ``s`` [m], ignoring slot ``skip``
     (entries exactly at ``s`` count as leaders); -1 where none."""
@@ -108,7 +108,7 @@ def around(n, key, lane_of, veh, lane, s, big, skip):
     return lead, fol
 
 
-@nb.njit(cache=True)
+@no_alloc
 def last_in(n, key, lane_of, lane, big):
     """The frontmost entry of ``lane``, or -1."""
     k = np.searchsorted(key[:n], (lane + 1) * big) - 1
@@ -117,7 +117,7 @@ def last_in(n, key, lane_of, lane, big):
     return -1
 
 
-@nb.njit(cache=True)
+@no_alloc
 def around_linked(n, key, lane_of, veh, lane, s, big, skip, F, w, tabs):
     """Like :func:`around`, across lane links: the leader may be the rearmost vehicle of a
     successor of ``lane`` and the follower the frontmost of a predecessor. Returns (leader slot,

@@ -12,9 +12,9 @@ This is the one copy of the physics: the Python :class:`~.world.World` only owns
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 
+from .jit import kernel, no_alloc
 from . import collision as col
 from . import occupancy as occ
 from .geometry import drivable, lane_at, project, segment_at
@@ -32,7 +32,7 @@ from .tables import SG_KAPPA, LF_LENGTH, LF_OFF, LF_WIDTH, LI_ENDS, LI_JUNCTION,
 from .traffic import bicycle_step, lateral_slip, limit_slip, slip_from_steer, steer_from_slip
 
 
-@nb.njit(cache=True)
+@kernel
 def decide(w, F, I, B, WF, WI, WB, tabs, P, override, scratch, mobil_all, ego_only):
     """Traffic decisions of world ``w`` (no motion): fills ``F[DESIRED]`` (IDM acceleration
     against every constraint, bounded), ``I[NEXT]`` and, for vehicles due, ``I[TLANE]``
@@ -75,7 +75,7 @@ def decide(w, F, I, B, WF, WI, WB, tabs, P, override, scratch, mobil_all, ego_on
             I[TLANE, w, i] = best
 
 
-@nb.njit(cache=True)
+@kernel
 def make_scratch(nv):
     """Per-world work arrays of :func:`decide`."""
     return (np.empty(2 * nv), np.empty(2 * nv, np.int64), np.empty(2 * nv, np.int64), np.empty(nv, np.int64),
@@ -83,7 +83,7 @@ def make_scratch(nv):
             np.empty(nv), np.empty(nv), np.empty(nv), np.empty(nv), np.zeros(nv, np.int64))
 
 
-@nb.njit(cache=True)
+@no_alloc
 def _segments(w, F, I, B, tabs, segs):
     """Segment index under every vehicle (for the curvature speed caps)."""
     for i in range(F.shape[2]):
@@ -99,7 +99,7 @@ def _segments(w, F, I, B, tabs, segs):
             segs[i] = tabs.SEC_SEG[0]
 
 
-@nb.njit(cache=True)
+@kernel
 def step_worlds(F, I, B, WF, WI, WB, seeds, tabs, P, override, ego_steer, ego_acc):
     """Advance every world by one physics step of ``dt`` seconds.
 
@@ -118,7 +118,7 @@ def step_worlds(F, I, B, WF, WI, WB, seeds, tabs, P, override, ego_steer, ego_ac
             recycle(F, I, B, WF, WI, seeds, tabs, P, w, int(P[P_SPAWN_TRIES]))
 
 
-@nb.njit(cache=True)
+@no_alloc
 def _move(w, F, I, B, WF, WI, WB, tabs, P, override, lane_mode, steer_cmd_ego, acc_cmd_ego):
     """Control, bicycle step, Frenet update and lane transitions of world ``w``."""
     dt = P[P_DT]
@@ -173,7 +173,7 @@ def _move(w, F, I, B, WF, WI, WB, tabs, P, override, lane_mode, steer_cmd_ego, a
             I[LANE, w, i] = lane_at(tabs, I[SEC, w, i], F[D, w, i])
 
 
-@nb.njit(cache=True)
+@no_alloc
 def _red_light(w, F, I, WF, WB, tabs, P, override, t_now, s_before):
     """The ego runs a red light when its front bumper crosses the stop line at the end of a
     signalized lane while that light is red (entering on amber is allowed; a vehicle already
@@ -190,7 +190,7 @@ def _red_light(w, F, I, WF, WB, tabs, P, override, t_now, s_before):
             WB[RAN_RED, w] = True
 
 
-@nb.njit(cache=True)
+@no_alloc
 def _next_lane(w, i, I, WI, tabs):
     """The lane vehicle i drives into after its present one (the ego along its route), -1 none."""
     if I[KIND, w, i] == EGO:
@@ -198,7 +198,7 @@ def _next_lane(w, i, I, WI, tabs):
     return choose_next(tabs, I[TLANE, w, i], I[TURN, w, i], I[HOPS, w, i])
 
 
-@nb.njit(cache=True)
+@no_alloc
 def _curve_steer(w, i, I, WI, tabs, s, v, wb):
     """Feed-forward front-wheel angle [rad] of vehicle i at ``s`` [m] for the road's curvature
     0.35 s ahead, into the next lane's section when that point lies past this one's end
@@ -218,7 +218,7 @@ def _curve_steer(w, i, I, WI, tabs, s, v, wb):
     return np.arctan(wb * tabs.SG[k, SG_KAPPA])
 
 
-@nb.njit(cache=True)
+@no_alloc
 def _transition(w, i, F, I, B, WF, WI, WB, tabs, P, override, t_now):
     """Move vehicle i past its section's end into the next lane (the ego along its route;
     crossing a red light's stop line is the ego's red-light event)."""
@@ -256,7 +256,7 @@ def _transition(w, i, F, I, B, WF, WI, WB, tabs, P, override, t_now):
     I[SEC, w, i], I[TLANE, w, i] = tabs.LI[nxt, LI_SEC], nxt
 
 
-@nb.njit(cache=True)
+@no_alloc
 def _ego_events(w, F, I, B, WI, WB, tabs):
     """The ego's collision (first box it touches; an obstacle wins over a vehicle) with nuPlan's
     type and fault, and whether its footprint left the drivable surface."""
@@ -292,7 +292,7 @@ def _ego_events(w, F, I, B, WI, WB, tabs):
                            or (ct == col.CT_ACTIVE_LATERAL and (straddles or off or in_junction)))
 
 
-@nb.njit(cache=True)
+@no_alloc
 def _offroad(w, F, I, tabs):
     """Whether a corner of the ego's footprint is off the drivable surface."""
     q = I[SEC, w, 0]

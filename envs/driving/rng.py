@@ -11,6 +11,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from .jit import no_alloc
+
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _GOLD = np.uint64(0x9E3779B97F4A7C15)
@@ -18,7 +20,7 @@ _S30, _S27, _S31, _S11, _ONE = np.uint64(30), np.uint64(27), np.uint64(31), np.u
 _SCALE = 1.0 / 9007199254740992.0  # 2^-53
 
 
-@nb.njit(cache=True)
+@no_alloc
 def _mix(z):
     z = z ^ (z >> _S30)
     z = z * _M1
@@ -27,7 +29,7 @@ def _mix(z):
     return z ^ (z >> _S31)
 
 
-@nb.njit(cache=True)
+@no_alloc
 def uniform1(seed, counter, index, purpose):
     """One uniform number in [0, 1) for (seed, counter, index, purpose), all uint64."""
     z = _mix(seed + _GOLD * (counter + _ONE))

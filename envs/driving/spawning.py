@@ -10,9 +10,9 @@ where neither it nor the vehicle behind it must brake harder than comfortably.
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 
+from .jit import kernel, no_alloc
 from .geometry import to_world
 from .params import (P_DENS_HI, P_DENS_LO, P_EGO_CLEAR, P_EGO_SPEED, P_SPAWN_CLEAR, P_SPEEDF_HI, P_SPEEDF_LO, P_START_S,
                      P_STYLE_C0, P_STYLE_C1, P_VEH_LEN, P_VEH_WID, P_VEHICLES, P_WHEELBASE, P_WIN0, P_WIN1, P_WINDOW_MODE,
@@ -30,7 +30,7 @@ PUR_START, PUR_STYLE, PUR_TURN, PUR_SPEED, PUR_SIDE, PUR_LANE, PUR_POS, PUR_DENS
 U0 = np.uint64(0)
 
 
-@nb.njit(cache=True)
+@no_alloc
 def set_style(F, I, w, i, style, v0_factor=1.0):
     """Give slot i a behaviour style (a row of STYLES), its desired-speed factor scaled by ``v0_factor``."""
     I[STYLE, w, i] = style
@@ -42,7 +42,7 @@ TRUCK_LENGTH, TRUCK_WIDTH, TRUCK_WHEELBASE = 9.0, 2.5, 5.5  # [m]
 TRUCK_SPEED, TRUCK_ACCEL, TRUCK_DECEL = 0.65, 1.0, 2.0  # desired-speed factor [-], max and comfortable [m/s^2]
 
 
-@nb.njit(cache=True)
+@no_alloc
 def draw_vehicle(F, I, P, w, i, seed, counter):
     """Draw slot i's driver (style and own desired-speed factor) and body: a car, or with
     probability ``truck_share`` a truck (longer, slower, accelerating and braking more gently)."""
@@ -56,13 +56,13 @@ def draw_vehicle(F, I, P, w, i, seed, counter):
         F[LEN, w, i], F[WID, w, i], F[WBASE, w, i] = P[P_VEH_LEN], P[P_VEH_WID], P[P_WHEELBASE]
 
 
-@nb.njit(cache=True)
+@no_alloc
 def spread(P, u):
     """A vehicle's own desired-speed factor around its style's, from a uniform draw ``u``."""
     return 1.0 + P[P_SPREAD] * (u - 0.5)
 
 
-@nb.njit(cache=True)
+@no_alloc
 def draw_style(P, u):
     if u < P[P_STYLE_C0]:
         return 0
@@ -71,7 +71,7 @@ def draw_style(P, u):
     return 2
 
 
-@nb.njit(cache=True)
+@no_alloc
 def place(F, I, B, tabs, w, i, lane, s, v):
     """Put slot i on ``lane`` at arc length ``s`` [m] with speed ``v`` [m/s], aligned with the lane."""
     q = tabs.LI[lane, LI_SEC]
@@ -84,7 +84,7 @@ def place(F, I, B, tabs, w, i, lane, s, v):
     B[ACTIVE, w, i] = True
 
 
-@nb.njit(cache=True)
+@no_alloc
 def _along(tabs, lane, s, other_lane, other_s):
     """Signed distance [m] from ``(lane, s)`` to ``(other_lane, other_s)`` along the lane graph
     (same lane, or one link ahead / behind); NaN when they are not linked."""
@@ -99,7 +99,7 @@ def _along(tabs, lane, s, other_lane, other_s):
     return np.nan
 
 
-@nb.njit(cache=True)
+@no_alloc
 def _lane_neighbours(F, I, B, w, lane, s, skip, tabs):
     """Nearest active vehicles ahead of and behind ``s`` in ``lane`` (by centre or target lane)."""
     lead, fol = -1, -1
@@ -119,7 +119,7 @@ def _lane_neighbours(F, I, B, w, lane, s, skip, tabs):
     return lead, fol, ds_l
 
 
-@nb.njit(cache=True)
+@no_alloc
 def safe_speed(F, w, i, lead, ds, v_wish):
     """Speed [m/s] for slot i: at most ``v_wish``, the IDM equilibrium speed for its gap to
     ``lead`` at centre distance ``ds`` [m] (gap = s0 + v T), and the speed from which it stops
@@ -131,7 +131,7 @@ def safe_speed(F, w, i, lead, ds, v_wish):
     return max(0.0, min(v_wish, gap / F[HT, w, i], np.sqrt(max(vl * vl + 2.0 * F[BCOMF, w, i] * gap, 0.0))))
 
 
-@nb.njit(cache=True)
+@kernel
 def reset_world(F, I, B, WF, WI, WB, seeds, tabs, P, w):
     """Start a new episode in world ``w`` with ``seeds[w]``."""
     seed = seeds[w]
@@ -213,7 +213,7 @@ def reset_world(F, I, B, WF, WI, WB, seeds, tabs, P, w):
             F[V, w, i] = v
 
 
-@nb.njit(cache=True)
+@no_alloc
 def recycle(F, I, B, WF, WI, seeds, tabs, P, w, tries):
     """Remove traffic that drove away from the ego, then up to ``tries`` attempts to bring a
     missing vehicle back (window mode: ahead of or behind the ego on its section; entries mode:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from .jit import no_alloc
 from .rng import uniform
 
 __all__ = [
@@ -44,7 +45,7 @@ STYLES = np.array(
 STYLE_NAMES = ("normal", "aggressive", "defensive")
 
 
-@nb.njit(cache=True)
+@no_alloc
 def idm(v, v0, gap, dv, a, b, T, s0):
     """Intelligent Driver Model acceleration [m/s^2] (Treiber, Hennecke & Helbing 2000), unbounded.
 
@@ -60,7 +61,7 @@ def idm(v, v0, gap, dv, a, b, T, s0):
     return a * (1.0 - x2 * x2 - r * r)
 
 
-@nb.njit(cache=True)
+@no_alloc
 def acc_model(v, v0, gap, v_lead, a_lead, a, b, T, s0, coolness=0.99):
     """The ACC model (enhanced IDM) of Kesting, Treiber & Helbing (2010), Treiber & Kesting,
     *Traffic Flow Dynamics* (2013), section 11.3.7 [m/s^2].
@@ -96,7 +97,7 @@ def idm_equilibrium_gap(v, v0, T, s0, delta: float = 4.0):
     return (s0 + v * T) / np.sqrt(1.0 - (v / v0) ** delta)
 
 
-@nb.njit(cache=True)
+@no_alloc
 def wrap_angle(a):
     """Angle wrapped to [-pi, pi) [rad]."""
     return (a + np.pi) % (2 * np.pi) - np.pi
@@ -107,7 +108,7 @@ SIN_LANE_CHANGE = np.sin(np.deg2rad(15.0))  # and a heading at most 15 deg off t
 SIN_LANE_CHANGE_SLOW = np.sin(np.deg2rad(35.0))  # ... or 35 deg when slow enough to move sideways at that speed [-]
 
 
-@nb.njit(cache=True)
+@no_alloc
 def lateral_slip(e, dh_road, v, wheelbase, max_sin_beta, long_vehicle=False, tau_lat=1.0, tau_heading=0.4):
     """Lane keeping: sine of the slip angle [-] that steers a vehicle onto a lane centre.
 
@@ -128,19 +129,19 @@ def lateral_slip(e, dh_road, v, wheelbase, max_sin_beta, long_vehicle=False, tau
     return min(max(sb, -max_sin_beta), max_sin_beta)
 
 
-@nb.njit(cache=True)
+@no_alloc
 def slip_from_steer(steer):
     """Sine of the slip angle [-] for a front-wheel angle ``steer`` [rad] (centre reference, lr = lf)."""
     return np.sin(np.arctan(0.5 * np.tan(steer)))
 
 
-@nb.njit(cache=True)
+@no_alloc
 def steer_from_slip(sin_beta):
     """Front-wheel angle [rad] for a slip angle of sine ``sin_beta`` [-] (lr = lf)."""
     return np.arctan(2.0 * np.tan(np.arcsin(sin_beta)))
 
 
-@nb.njit(cache=True)
+@no_alloc
 def limit_slip(steer_prev, steer_cmd, v, wheelbase, max_steer, steer_rate, lat_accel, dt):
     """Front-wheel angle [rad] after one step of ``dt`` [s] towards ``steer_cmd`` [rad] under the
     vehicle's limits: |angle| <= ``max_steer`` [rad], |rate| <= ``steer_rate`` [rad/s], and the
@@ -156,7 +157,7 @@ def limit_slip(steer_prev, steer_cmd, v, wheelbase, max_steer, steer_rate, lat_a
     return steer, slip_from_steer(steer)
 
 
-@nb.njit(cache=True)
+@no_alloc
 def bicycle_step(x, y, h, v, sin_beta, acc, wheelbase, dt, v_max):
     """One Euler step of the kinematic bicycle model (reference point at the centre, lr = lf).
 

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numba as nb
 import numpy as np
 
+from .jit import kernel
 from . import state as st
 from .junctions import GREEN, light_state
 from .maps import Map
@@ -261,7 +261,7 @@ def _route_junctions(r, route):
 _T, _LIGHT_T0 = st.T, st.LIGHT_T0
 
 
-@nb.njit(cache=True)
+@kernel
 def _light_states(WI, WF, override, tabs, P):
     n, g = override.shape
     out = np.zeros((n, g), np.int64)
@@ -274,7 +274,7 @@ def _light_states(WI, WF, override, tabs, P):
     return out
 
 
-@nb.njit(cache=True)
+@kernel
 def _ego_decisions(F, I, B, WF, WI, WB, tabs, P, override):
     scratch = make_scratch(F.shape[2])
     for w in range(F.shape[1]):
