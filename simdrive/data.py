@@ -31,6 +31,7 @@ import os
 import shutil
 import signal
 import sys
+import threading
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -225,6 +226,10 @@ class DatasetWriter:
         return self.written + (self.pending is not None)
 
     def _write(self, episode: Episode) -> None:
+        with interrupts_deferred():  # minari rewrites its metadata files in place: never cut one in half
+            self._write_now(episode)
+
+    def _write_now(self, episode: Episode) -> None:
         from minari.data_collector import EpisodeBuffer
 
         index = self.written
@@ -239,6 +244,10 @@ class DatasetWriter:
 
     def close(self) -> Path | None:
         """Write what is held, rename the dataset into place; None (and nothing kept) if empty."""
+        with interrupts_deferred():
+            return self._close_now()
+
+    def _close_now(self) -> Path | None:
         if self.closed:
             return self.final if self.written else None
         self.closed = True
@@ -385,6 +394,24 @@ class CollectSummary:
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+@contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM until the block ends, then raise ``KeyboardInterrupt``: a write
+    finishes whole (the caller keeps what is complete)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous = {s: signal.signal(s, lambda signum, frame: held.append(signum)) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if held:
+        raise KeyboardInterrupt
 
 
 @contextmanager

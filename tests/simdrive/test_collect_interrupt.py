@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -39,3 +40,55 @@ def test_interrupted_collection_keeps_whole_episodes(tmp_path, sig, monkeypatch)
         assert episode.terminations[-1] or episode.truncations[-1]  # no half episode
         assert len(episode.observations) == len(episode.actions) + 1
     assert not [p for p in (tmp_path / "simdrive").iterdir() if p.name.startswith(".")]  # no partial folder left
+
+
+def test_a_signal_during_a_write_waits_for_the_write(tmp_path, monkeypatch):
+    # the race the subprocess test can hit by chance: a signal inside minari's metadata rewrite
+    # left metadata.json empty (the dataset did not load); now the write finishes first
+    import gymnasium as gym
+
+    import envs  # noqa: F401
+    from simdrive.data import DatasetWriter, run_episode
+
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path))
+    env = gym.make("simdrive/CartPole-v1")
+    writer = DatasetWriter("simdrive/signal-v0", env, source="expert")
+    episode = run_episode(env, lambda obs: 0, seed=0)
+    original = writer.storage.update_episode_metadata
+    calls = []
+
+    def interrupted_midway(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)  # arrives between the episode data and its metadata
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(writer.storage, "update_episode_metadata", interrupted_midway)
+    with pytest.raises(KeyboardInterrupt):
+        writer.add(episode)
+    assert calls and writer.written == 1  # the write completed before the interrupt was raised
+    writer.close()
+    assert minari.load_dataset("simdrive/signal-v0").total_episodes == 1
+
+
+def test_control_an_undeferred_signal_cuts_the_write(tmp_path, monkeypatch):
+    import gymnasium as gym
+
+    import envs  # noqa: F401
+    from simdrive import data
+    from simdrive.data import DatasetWriter, run_episode
+
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path))
+    monkeypatch.setattr(data, "interrupts_deferred", contextlib.nullcontext)
+    env = gym.make("simdrive/CartPole-v1")
+    writer = DatasetWriter("simdrive/signal-v0", env, source="expert")
+    episode = run_episode(env, lambda obs: 0, seed=0)
+    original = writer.storage.update_episode_metadata
+
+    def interrupted_midway(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(writer.storage, "update_episode_metadata", interrupted_midway)
+    with pytest.raises(KeyboardInterrupt):
+        writer.add(episode)
+    assert writer.written == 0  # cut before it was counted
