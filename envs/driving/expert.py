@@ -8,9 +8,11 @@ choice (never into a lane that ends), the route through the lane graph, and the 
 keeping. :func:`expert_actions` turns that into one action per world in the env's own action
 space (meta, discrete or continuous). Under meta-actions, whose speed levels are coarse, it
 looks one decision ahead: of slower / idle / faster it takes the level whose speed is closest to
-where the driver model is heading, among those after which the ego can still stop before the
-next stop line braking at most ``STOP_DECEL``. Use from an env: ``env.unwrapped.expert_action()``
-(vector env: ``expert_actions()``).
+where the driver model is heading, among those after which the ego can still stop braking at
+most ``STOP_DECEL`` before the next stop line and behind where the vehicles ahead in its lane will
+stand (stopped ones, and hard-braking ones braking on to a stop). It stops well behind an
+obstacle or a stalled scripted vehicle and, once MOBIL finds a gap beside it, crawls around it.
+Use from an env: ``env.unwrapped.expert_action()`` (vector env: ``expert_actions()``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .physics import _curve_steer
+from .state import SCRIPTED, STATIC
 from .traffic import lateral_steer
 
 STOP_DECEL = 3.0  # braking the expert plans with to stop at a line [m/s^2]
@@ -27,6 +30,12 @@ SHORT_HOLD = 0.25  # under direct control, a decision period up to this long fol
 STEER_CANDIDATES = 41  # front-wheel angles tried per decision under direct control [-]
 JUNCTION_CARE = 30.0  # "near a junction": from this far before its first section to its end [m]
 LOOK = 2.0  # under meta-actions, the driver model's acceleration is followed this far ahead, at least [s]
+LEAD_BRAKING = 1.0  # a leader braking harder than this [m/s^2] is expected to brake on to a stop ...
+LEAD_MARGIN = 2.0  # ... and the expert plans to stop this far behind where it stops [m]
+LANE_LOOK = 150.0  # vehicles ahead in the ego's lane up to this bumper gap count, not only the leader [m]
+BLOCKER_QUEUE = 60.0  # a stopped vehicle this close behind a blocker is stuck with it [m]
+BLOCKER_MARGIN = 7.0  # it stops this far behind an obstacle or a stopped scripted vehicle, to steer around it [m]
+AROUND_MIN_GAP = 3.0  # it starts around a blocker from no closer than this [m]
 
 
 def _level_after(core, targets: np.ndarray):
@@ -43,12 +52,77 @@ def _level_after(core, targets: np.ndarray):
     return v, dist
 
 
+def _leader_room(w) -> np.ndarray:
+    """Bumper distance [m] the ego may still drive behind its leader, per world: up to
+    ``LEAD_MARGIN`` behind where the leader will stand if it is stopped, or brakes harder than
+    ``LEAD_BRAKING`` and keeps braking so; inf otherwise. A meta-action changes the speed level
+    once per decision, so the driver model's acceleration at the decision instant reacts a whole
+    period late to a hard-braking leader (and creeps towards a stopped one at a level's speed)."""
+    gap, a_lead = w.ego_lead_gap, w.ego_lead_acc
+    v_lead = np.maximum(w.v[:, 0] - w.ego_lead_dv, 0.0)
+    # going around a blocker, the leader (in both lanes while moving over) is the blocker itself
+    leader = np.where(_going_around(w), np.inf, _stands_at(gap, v_lead, a_lead) - LEAD_MARGIN)
+    return np.minimum(leader, _lane_ahead(w))
+
+
+def _stands_at(gap, v, a):
+    """Bumper gap [m] at which a vehicle ``gap`` ahead at speed ``v`` [m/s] and acceleration
+    ``a`` [m/s^2] will stand: where it is if stopped, where its braking stops it if it brakes
+    harder than ``LEAD_BRAKING``; inf otherwise."""
+    to_stop = np.where(a < -LEAD_BRAKING, v * v / (2.0 * np.maximum(-a, 1e-6)), np.inf)
+    return np.where(v < 0.5, gap, gap + to_stop)
+
+
+def _blockers(w) -> np.ndarray:
+    """(N, V) obstacles and stopped scripted vehicles (they do not drive on by themselves), and
+    stopped vehicles queued up to ``BLOCKER_QUEUE`` behind one in the same lane."""
+    stopped = w.active & (w.v < 0.5)
+    fixed = stopped & ((w.kind == STATIC) | (w.kind == SCRIPTED))
+    same = (w.lane[:, :, None] == w.lane[:, None, :]) & (w.sec[:, :, None] == w.sec[:, None, :])
+    ahead = w.s[:, None, :] - w.s[:, :, None]  # [w, j, b]: how far b is ahead of j [m]
+    queued = (same & fixed[:, None, :] & (ahead > 0.0) & (ahead < BLOCKER_QUEUE)).any(2)
+    return fixed | (stopped & queued)
+
+
+def _blocker_gap(w) -> np.ndarray:
+    """(N,) bumper gap [m] to the nearest blocker ahead in the ego's lane (inf: none)."""
+    gap = w.s - w.s[:, :1] - 0.5 * (w.length + w.length[:, :1])
+    mine = _blockers(w) & (w.lane == w.lane[:, :1]) & (w.sec == w.sec[:, :1]) & (gap > -1.0)
+    mine[:, 0] = False
+    return np.where(mine, gap, np.inf).min(1)
+
+
+def _going_around(w) -> np.ndarray:
+    """(N,) whether the ego is moving over out of a lane with a blocker ``BLOCKER_MARGIN`` + 5 m
+    ahead or closer."""
+    return (w.tlane[:, 0] != w.lane[:, 0]) & (_blocker_gap(w) < BLOCKER_MARGIN + 5.0)
+
+
+def _lane_ahead(w) -> np.ndarray:
+    """Bumper distance [m] the ego may drive before the nearest vehicle ahead in its lane or
+    target lane (same section, within ``LANE_LOOK``) stands, less the margin, per world
+    (privileged: a vehicle hidden behind the leader, revealed when the leader swerves out). Going
+    around a blocker, the blocker does not count."""
+    ahead = w.s - w.s[:, :1]
+    gap = ahead - 0.5 * (w.length + w.length[:, :1])
+    mine = (w.active & (w.sec == w.sec[:, :1]) & ((w.lane == w.lane[:, :1]) | (w.lane == w.tlane[:, :1]))
+            & (ahead > 0.0) & (gap < LANE_LOOK))
+    mine[:, 0] = False
+    blocker = _blockers(w)
+    mine &= ~(blocker & (w.lane == w.lane[:, :1]) & _going_around(w)[:, None])
+    margin = np.where(blocker, BLOCKER_MARGIN, LEAD_MARGIN)
+    stands = np.where(mine, _stands_at(gap, w.v, w.acc) - margin, np.inf)
+    return stands.min(1)
+
+
 def _meta_speed(core, acc: np.ndarray):
     """(-1 slower / 0 idle / +1 faster, whether idle is safe) per world."""
     w, c = core.world, core.cfg
     lv, idx = core.levels, core.speed_idx
     v_want = np.maximum(w.v[:, 0] + acc * max(1.0 / c.policy_frequency, LOOK), 0.0)
-    room = w.ego_stop_gap - STOP_MARGIN
+    # going around a blocker: the driver model still follows it (it occupies both lanes), so crawl
+    v_want = np.where(_going_around(w), np.maximum(v_want, lv[lv > 0].min(initial=5.0)), v_want)
+    room = np.minimum(w.ego_stop_gap - STOP_MARGIN, _leader_room(w))
     ri = w.route_i
     j = w.route_junction[ri]
     to_junction = w.route_cum[np.maximum(j, 0)] - w.route_cum[ri] - w.s[:, 0]  # [m], <= 0 inside it
@@ -60,7 +134,7 @@ def _meta_speed(core, acc: np.ndarray):
         k = np.clip(idx + step, 0, len(lv) - 1)
         v_end, dist = _level_after(core, lv[k])
         stops = dist + v_end * v_end / (2.0 * STOP_DECEL) <= room
-        ok = stops | (step == -1) | ~np.isfinite(room)
+        ok = stops | (step == -1) | ~np.isfinite(room) | (dist < 0.05)  # standing still is safe
         if step == 0:
             idle_ok = ok & (acc > -2.0)
         # the closest level; at junctions (tight turns, whose speed caps lie between the coarse levels)
@@ -85,8 +159,9 @@ def expert_actions(core) -> np.ndarray:
     if c.action == "meta":
         speed, idle_ok = _meta_speed(core, acc)
         a = np.where(speed < 0, 4, np.where(speed > 0, 3, 1))
-        # a lane change (which keeps the speed level) when keeping the speed is safe
-        change &= idle_ok
+        # a lane change (which keeps the speed level) when keeping the speed is safe, and never from
+        # a standstill closer to a blocker than the crawl around it needs
+        change &= idle_ok & (_blocker_gap(w) >= AROUND_MIN_GAP)
         a = np.where(change & (r.lane_left[lane] == best), 0, a)
         a = np.where(change & (r.lane_right[lane] == best), 2, a)
         return a

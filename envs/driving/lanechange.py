@@ -16,13 +16,14 @@ from .jit import no_alloc
 from . import occupancy as occ
 from .longitudinal import courtesy_idm
 from .params import P_BIG, P_EGO_SAFE_DECEL, P_KEEP_RIGHT, P_MERGE_SAFE_DECEL, P_SAFE_DECEL
-from .state import ACC, AMAX, BCOMF, D, EGO, HT, KIND, LANE, LEN, POL, S, S0, STYLE, THR, TLANE, V
+from .state import ACC, AMAX, BCOMF, D, EGO, HT, KIND, LANE, LEN, POL, S, S0, SCRIPTED, STATIC, STYLE, THR, TLANE, V
 
 AGGRESSIVE = 1  # traffic.STYLES row of aggressive drivers
 from .tables import LF_LENGTH, LF_OFF, LI_CHANGE, LI_ENDS, LI_LEFT, LI_RIGHT
 from .traffic import idm
 
 MANDATORY_GAIN = 10.0  # incentive to leave a lane that ends [m/s^2]
+BLOCKER_LOOK = 60.0  # a stopped obstacle or scripted vehicle this close ahead (behind a queue) blocks the lane [m]
 
 
 @no_alloc
@@ -57,6 +58,21 @@ def _idm_gap(w, j, gap, v_lead, F, v0e):
 
 
 @no_alloc
+def blocked_ahead(w, F, I, n, lane_of, veh, k, s):
+    """Whether an obstacle or a stopped scripted vehicle stands in the lane of entry ``k`` within
+    ``BLOCKER_LOOK`` [m] of arc length ``s``, with only stopped vehicles (a queue) from entry ``k``
+    up to it: the lane does not move on by itself, as if it ended there."""
+    while k >= 0:
+        j = veh[k]
+        if F[S, w, j] - s > BLOCKER_LOOK or F[V, w, j] >= 0.5:
+            return False
+        if I[KIND, w, j] == STATIC or I[KIND, w, j] == SCRIPTED:
+            return True
+        k = occ.ahead(n, lane_of, k)
+    return False
+
+
+@no_alloc
 def choose_lane(w, i, F, I, tabs, P, n, key, lane_of, veh, prim, v0e, acc_now):
     """MOBIL's choice for vehicle i: a neighbour lane, or its own lane (a vehicle still moving
     into its target lane keeps that target)."""
@@ -71,8 +87,13 @@ def choose_lane(w, i, F, I, tabs, P, n, key, lane_of, veh, prim, v0e, acc_now):
     ko, kf = occ.ahead(n, lane_of, e), occ.behind(lane_of, e)
     of = veh[kf] if kf >= 0 else -1
     own_gap = np.inf  # room ahead in its own lane [m]
+    # the ego, blocked by an obstacle or a stopped scripted vehicle ahead, leaves the lane even from a
+    # standstill (the expert then crawls around it; traffic has no such manoeuvre and keeps queueing)
+    blocked = False
     if ko >= 0:
-        own_gap = F[S, w, veh[ko]] - s - 0.5 * (L + F[LEN, w, veh[ko]])
+        ol = veh[ko]
+        own_gap = F[S, w, ol] - s - 0.5 * (L + F[LEN, w, ol])
+        blocked = I[KIND, w, i] == EGO and blocked_ahead(w, F, I, n, lane_of, veh, ko, s)
     a_of_old, a_of_new = 0.0, 0.0
     if of >= 0:
         a_of_old = _idm_behind(w, of, s, v, L, F, v0e)
@@ -97,10 +118,10 @@ def choose_lane(w, i, F, I, tabs, P, n, key, lane_of, veh, prim, v0e, acc_now):
         if j_f >= 0:
             s_f = s - ds_f
             gap_b = ds_f - 0.5 * (L + F[LEN, w, j_f])
-        margin = 0.15 if ends_here else 0.3  # leaving a lane that ends accepts shorter gaps [s]
+        margin = 0.15 if ends_here or blocked else 0.3  # leaving a lane that ends accepts shorter gaps [s]
         if not _room(gap_f, v, margin) or (j_f >= 0 and not _room(gap_b, F[V, w, j_f], margin)):
             continue  # no room
-        if v < 6.0 and (own_gap < 6.0 or (v_l < v + 2.0 and gap_f < 12.0)):
+        if v < 6.0 and ((own_gap < 6.0 and not blocked) or (v_l < v + 2.0 and gap_f < 12.0)):
             continue  # slow traffic: it might have to stop before completing the change
         a_new = idm(v, v0e[i], gap_f, v - v_l, F[AMAX, w, i], F[BCOMF, w, i], F[HT, w, i], F[S0, w, i])
         a_nf_new, a_nf_old = 0.0, 0.0
@@ -112,7 +133,7 @@ def choose_lane(w, i, F, I, tabs, P, n, key, lane_of, veh, prim, v0e, acc_now):
             lim = P[P_EGO_SAFE_DECEL] if I[KIND, w, j_f] == EGO and I[STYLE, w, i] != AGGRESSIVE else P[P_SAFE_DECEL]
             # a merge from a lane that ends is judged as the follower will react to it: with the ACC
             # model, against MOBIL's usual b_safe of 4 m/s^2 (Treiber & Kesting); the ego keeps its limit
-            if ends_here:
+            if ends_here or blocked:
                 a_check = courtesy_idm(w, j_f, gb, v, F[ACC, w, i], F, v0e)
                 if I[KIND, w, j_f] != EGO:
                     lim = max(lim, P[P_MERGE_SAFE_DECEL])
@@ -148,7 +169,7 @@ def choose_lane(w, i, F, I, tabs, P, n, key, lane_of, veh, prim, v0e, acc_now):
             continue
         gain = a_new - acc_now + F[POL, w, i] * (a_nf_new - a_nf_old + a_of_new - a_of_old)
         gain += P[P_KEEP_RIGHT] if side == 1 else -P[P_KEEP_RIGHT]
-        if ends_here:
+        if ends_here or blocked:
             gain += MANDATORY_GAIN
         if gain > F[THR, w, i] and gain > best_gain:
             best, best_gain = tl, gain

@@ -25,7 +25,7 @@ from .params import (P_AMBER, P_BIG, P_CRIT_GAP, P_CYCLE, P_EGO_ACCEL, P_EGO_BRA
                      P_LC_STEPS, P_MAX_STEER, P_SPAWN_TRIES, P_SPEED_GAIN, P_STEER_RATE, P_VMAX, P_DT)
 from .spawning import recycle
 from .state import (ACC, ACTIVE, ALAT, AT_FAULT, EGO_STOP, FAILED_YIELD, HOPS, BEST, CRASHED, CTYPE, D, DESIRED, EGO, EGO_TARGET, H, HIT, HIT_NONE,
-                    HIT_OBSTACLE, HIT_SLOT, HIT_VEHICLE, KIND, LANE, LEAD_DV, LEAD_GAP, LEN, LIGHT_T0, NEXT, OFFROAD,
+                    HIT_OBSTACLE, HIT_SLOT, HIT_VEHICLE, KIND, LANE, LEAD_ACC, LEAD_DV, LEAD_GAP, LEN, LIGHT_T0, NEXT, OFFROAD,
                     RAN_RED, RH, ROUTE_I, S, SACC, SB, SCRIPTED, SEC, SLANE, STATIC, STEER, STOPPED, T, TLANE, TRAFFIC,
                     TRAVELLED, TURN, V, WBASE, WID, X, Y)
 from .tables import SG_KAPPA, LF_LENGTH, LF_OFF, LF_WIDTH, LI_ENDS, LI_JUNCTION, LI_LIGHT, LI_NSUCC, LI_SEC, SF_DMAX, SF_DMIN, SF_LENGTH, SF_SIMPLE
@@ -40,7 +40,7 @@ def decide(w, F, I, B, WF, WI, WB, tabs, P, override, scratch, mobil_all, ego_on
     ``I[BEST, w, 0]``, changing nothing else (the expert's question)."""
     nv = F.shape[2]
     big = P[P_BIG]
-    key, lane_of, veh, prim, sec, path, pathd, v0e, lstop, ystop, acc, lgap, lv, segs = scratch
+    key, lane_of, veh, prim, sec, path, pathd, v0e, lstop, ystop, acc, lgap, lv, segs, lslot = scratch
     n = occ.build(w, F, I, B, tabs.LF, tabs.LI, big, key, lane_of, veh, prim, sec)
     paths(w, F, I, B, WI, tabs, path, pathd)
     for i in range(nv):
@@ -54,11 +54,13 @@ def decide(w, F, I, B, WF, WI, WB, tabs, P, override, scratch, mobil_all, ego_on
     else:
         for i in range(nv):
             ystop[i] = np.inf
-    accelerations(w, F, I, B, WF, tabs, P, n, key, lane_of, veh, prim, sec, path, pathd, segs, v0e, lstop, ystop, big, acc, lgap, lv)
+    accelerations(w, F, I, B, WF, tabs, P, n, key, lane_of, veh, prim, sec, path, pathd, segs, v0e, lstop, ystop, big, acc, lgap, lv,
+                  lslot)
     cooperative_merging(w, F, I, B, tabs, P, n, key, lane_of, veh, prim, v0e, acc)
     for i in range(nv):
         F[DESIRED, w, i] = acc[i]
     WF[LEAD_GAP, w], WF[LEAD_DV, w] = lgap[0], F[V, w, 0] - lv[0]
+    WF[LEAD_ACC, w] = F[ACC, w, lslot[0]] if lslot[0] >= 0 else 0.0
     end = pathd[0, 1] - 0.5 * F[LEN, w, 0] if tabs.LI[path[0, 0], LI_ENDS] else np.inf
     WF[EGO_STOP, w] = min(lstop[0], ystop[0], end)
     lc = int(P[P_LC_STEPS])
@@ -80,7 +82,8 @@ def make_scratch(nv):
     """Per-world work arrays of :func:`decide`."""
     return (np.empty(2 * nv), np.empty(2 * nv, np.int64), np.empty(2 * nv, np.int64), np.empty(nv, np.int64),
             np.empty(nv, np.int64), np.empty((nv, 3), np.int64), np.empty((nv, 3)), np.empty(nv), np.empty(nv),
-            np.empty(nv), np.empty(nv), np.empty(nv), np.empty(nv), np.zeros(nv, np.int64))
+            np.empty(nv), np.empty(nv), np.empty(nv), np.empty(nv), np.zeros(nv, np.int64),
+            np.empty(nv, np.int64))
 
 
 @no_alloc

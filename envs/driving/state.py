@@ -44,13 +44,14 @@ NB = 2
 BOOL_FIELDS = ("active", "ignore_rules")
 
 # ---- per-world floats: WF[k] (N,)
-TRAVELLED, EGO_TARGET, SPEED_FACTOR, LIGHT_T0, LEAD_GAP, LEAD_DV, EGO_STOP = 0, 1, 2, 3, 4, 5, 6
+TRAVELLED, EGO_TARGET, SPEED_FACTOR, LIGHT_T0, LEAD_GAP, LEAD_DV, EGO_STOP, LEAD_ACC = 0, 1, 2, 3, 4, 5, 6, 7
 # ego distance driven [m], ego target speed (meta-actions) [m/s], traffic desired-speed factor [-],
 # light cycle offset [s], the ego's leader: bumper gap [m] and closing speed [m/s], bumper distance to
-# the nearest line where the ego must stop (red/amber light it can stop for, give-way line, lane end) [m]
-NWF = 7
+# the nearest line where the ego must stop (red/amber light it can stop for, give-way line, lane end) [m],
+# the acceleration of the ego's leader at its last step [m/s^2] (0 without one)
+NWF = 8
 WORLD_FLOAT_FIELDS = ("travelled", "ego_target_speed", "speed_factor", "light_offset", "ego_lead_gap", "ego_lead_dv",
-                      "ego_stop_gap")
+                      "ego_stop_gap", "ego_lead_acc")
 
 # ---- per-world ints: WI[k] (N,)
 T, ROUTE_I, HIT, HIT_SLOT, CTYPE, NTARGET = 0, 1, 2, 3, 4, 5

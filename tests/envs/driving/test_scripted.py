@@ -46,3 +46,31 @@ def test_reset_option_places_the_ego_in_a_lane():
     for k in range(4):
         env.reset(seed=0, options={"ego_lane": k})
         assert env.unwrapped.world.lane[0, 0] == k
+
+
+
+def _ego_choice_behind(kind_ahead) -> tuple[int, int]:
+    """(the ego's lane, MOBIL's lane for it) with the ego stopped 3 m behind a stopped car of
+    ``kind_ahead`` on an empty two-lane road."""
+    m = build_highway(HighwayParams(lanes=2, length=3000.0, route_length=2000.0))
+    w = World(m, 1, WorldParams(vehicles=0, obstacles=1, ego_speed=0.0))
+    w.reset([0], np.array([5], np.uint64))
+    w.place_obstacle(0, 0, 0, m.start_s + 92.0, 5.0, 2.0, kind=EGO, speed=0.0)
+    w.place_obstacle(0, 1, 0, m.start_s + 100.0, 5.0, 2.0, kind=TRAFFIC, speed=0.0)
+    if kind_ahead == SCRIPTED:
+        w.set_script(0, 1, acc=0.0)  # stalled where it stands
+    _, best = w.ego_decisions()
+    return int(w.lane[0, 0]), int(best[0])
+
+
+def test_mobil_lets_the_ego_leave_a_lane_blocked_by_a_stalled_car():
+    # before, nobody slower than 6 m/s with less than 6 m ahead changed lanes: the expert queued
+    # behind a stalled car or debris until the time limit
+    lane, best = _ego_choice_behind(SCRIPTED)
+    assert best != lane
+
+
+def test_control_behind_a_stopped_traffic_car_the_ego_keeps_its_lane():
+    # a stopped traffic car drives on by itself (a queue at a light): no lane change from a standstill
+    lane, best = _ego_choice_behind(TRAFFIC)
+    assert best == lane
