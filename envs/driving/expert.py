@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .lookahead import level_after, play
 from .physics import _curve_steer
 from .state import SCRIPTED, STATIC
 from .traffic import lateral_steer
@@ -40,16 +41,11 @@ AROUND_MIN_GAP = 3.0  # it starts around a blocker from no closer than this [m]
 
 def _level_after(core, targets: np.ndarray):
     """(speed [m/s], distance [m]) of the ego after one decision period tracking ``targets`` with
-    the meta-action speed controller (same gain and limits as the physics kernel)."""
+    the meta-action speed controller (the kernel's own, :func:`.lookahead.level_after`)."""
     w, c = core.world, core.cfg
     p = w.p
-    v = w.v[:, 0].copy()
-    dist = np.zeros_like(v)
-    for _ in range(c.substeps):  # physics steps of one decision, not vehicles
-        a = np.clip(p.speed_gain * (targets - v), -p.max_brake, p.max_accel)
-        dist += v * w.dt
-        v = np.clip(v + a * w.dt, 0.0, p.max_speed)
-    return v, dist
+    targets = np.broadcast_to(np.asarray(targets, float), (w.n,))
+    return level_after(w.v[:, 0], targets, p.speed_gain, p.max_brake, p.max_accel, p.max_speed, w.dt, c.substeps)
 
 
 def _leader_room(w) -> np.ndarray:
@@ -211,29 +207,11 @@ def _road_curvature(w) -> np.ndarray:
 
 def _play(core, e, eh, steer, acc):
     """Hold each candidate (front-wheel angle ``steer`` [rad], acceleration ``acc`` [m/s^2]),
-    both (N, C), for one decision period in the road's frame (lateral error ``e`` [m] from the
-    target lane's centre, heading error ``eh`` [rad], the road's curvature 0.35 s ahead, the
-    steering-rate and friction limits of the physics). Returns the lateral cost (squared
-    lateral error along the way and at the end, plus the heading error at the end as metres
-    one more period, at least 0.5 s, on) [m^2] and the speed at the end [m/s], both (N, C)."""
+    both (N, C), for one decision period (:func:`.lookahead.play`, with the road's curvature
+    0.35 s ahead). Returns the lateral cost [m^2] and the speed at the end [m/s], both (N, C)."""
     w, c = core.world, core.cfg
     p = w.p
-    n_c = steer.shape[1]
-    E = np.repeat(e[:, None], n_c, 1)
-    H = np.repeat(eh[:, None], n_c, 1)
-    S = np.repeat(w.steer[:, :1], n_c, 1)
-    V = np.repeat(w.v[:, :1], n_c, 1)
-    wb, kk = w.wheelbase[:, :1], _road_curvature(w)[:, None]
-    cost = np.zeros_like(E)
-    dt = w.dt
-    period = c.substeps * dt  # [s]
-    for _ in range(c.substeps):  # physics steps of one decision, not vehicles
-        smax = np.arctan(p.max_lateral_accel * wb / np.maximum(V * V, 1e-6))
-        S = np.clip(np.clip(steer, S - p.max_steer_rate * dt, S + p.max_steer_rate * dt), -smax, smax)
-        sb = np.sin(np.arctan(0.5 * np.tan(S)))
-        H = H + V * dt * (sb / (0.5 * wb) - kk)
-        E = E + V * dt * np.sin(H)
-        V = np.clip(V + acc * dt, 0.0, p.max_speed)
-        cost += E * E * dt
-    cost += E * E + (max(period, 0.5) * V * np.sin(H)) ** 2
-    return cost, V
+    period = c.substeps * w.dt  # [s]
+    return play(np.asarray(e, float), np.asarray(eh, float), w.steer[:, 0], w.v[:, 0], w.wheelbase[:, 0], _road_curvature(w),
+                np.asarray(steer, float), np.asarray(acc, float), p.max_steer, p.max_steer_rate, p.max_lateral_accel, p.max_speed,
+                w.dt, c.substeps, max(period, 0.5))

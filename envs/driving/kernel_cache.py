@@ -13,7 +13,7 @@ import hashlib
 import os
 from pathlib import Path
 
-KERNEL_MODULES = ("jit", "rng", "traffic", "state", "tables", "params", "geometry", "occupancy", "junctions", "longitudinal",
+KERNEL_MODULES = ("jit", "lookahead", "rng", "traffic", "state", "tables", "params", "geometry", "occupancy", "junctions", "longitudinal",
                   "lanechange", "spawning", "collision", "physics", "world")
 
 

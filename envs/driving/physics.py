@@ -29,7 +29,7 @@ from .state import (ACC, ACTIVE, ALAT, AT_FAULT, EGO_STOP, FAILED_YIELD, HOPS, B
                     RAN_RED, RH, ROUTE_I, S, SACC, SB, SCRIPTED, SEC, SLANE, STATIC, STEER, STOPPED, T, TLANE, TRAFFIC,
                     TRAVELLED, TURN, V, WBASE, WID, X, Y)
 from .tables import SG_KAPPA, LF_LENGTH, LF_OFF, LF_WIDTH, LI_ENDS, LI_JUNCTION, LI_LIGHT, LI_NSUCC, LI_SEC, SF_DMAX, SF_DMIN, SF_LENGTH, SF_SIMPLE
-from .traffic import bicycle_step, lateral_slip, limit_slip, slip_from_steer, steer_from_slip
+from .traffic import bicycle_step, lateral_slip, limit_slip, slip_from_steer, speed_command, steer_from_slip
 
 
 @kernel
@@ -140,7 +140,7 @@ def _move(w, F, I, B, WF, WI, WB, tabs, P, override, lane_mode, steer_cmd_ego, a
         # longitudinal command
         if kind == EGO:
             if lane_mode:
-                a = min(max(P[P_SPEED_GAIN] * (WF[EGO_TARGET, w] - v), -P[P_EGO_BRAKE]), P[P_EGO_ACCEL])
+                a = speed_command(v, WF[EGO_TARGET, w], P[P_SPEED_GAIN], P[P_EGO_BRAKE], P[P_EGO_ACCEL])
             else:
                 a = min(max(acc_cmd_ego, -P[P_EGO_BRAKE]), P[P_EGO_ACCEL])
         else:

@@ -27,6 +27,7 @@ __all__ = [
     "steer_from_slip",
     "limit_slip",
     "bicycle_step",
+    "speed_command",
     "wrap_angle",
     "uniform",
 ]
@@ -155,6 +156,13 @@ def limit_slip(steer_prev, steer_cmd, v, wheelbase, max_steer, steer_rate, lat_a
         if np.tan(abs(steer)) > tmax:
             steer = np.arctan(tmax) * (1.0 if steer > 0 else -1.0)
     return steer, slip_from_steer(steer)
+
+
+@no_alloc
+def speed_command(v, target, gain, max_brake, max_accel):
+    """Acceleration [m/s^2] of the meta-action speed controller: a P-controller with ``gain``
+    [1/s] from speed ``v`` towards ``target`` [m/s], within [-``max_brake``, ``max_accel``]."""
+    return min(max(gain * (target - v), -max_brake), max_accel)
 
 
 @no_alloc
