@@ -398,8 +398,9 @@ class CollectSummary:
 
 @contextmanager
 def interrupts_deferred() -> Iterator[None]:
-    """Hold Ctrl-C and SIGTERM until the block ends, then raise ``KeyboardInterrupt``: a write
-    finishes whole (the caller keeps what is complete)."""
+    """Hold Ctrl-C and SIGTERM until the block ends, then hand them to the handler they would
+    have met (``KeyboardInterrupt`` where that is not a Python function): a write finishes whole
+    and the caller keeps what is complete."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -410,26 +411,45 @@ def interrupts_deferred() -> Iterator[None]:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
-    if held:
-        raise KeyboardInterrupt
+    for signum in held:
+        handler = previous[signum]
+        if not callable(handler):
+            raise KeyboardInterrupt
+        handler(signum, None)
+
+
+class InterruptRequest:
+    """Set by Ctrl-C or SIGTERM under :func:`interrupt_requests`; :meth:`check` raises
+    ``KeyboardInterrupt`` at a point the caller chose."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def check(self) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
 
 
 @contextmanager
-def terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM raises ``KeyboardInterrupt`` too, so a killed collection keeps what it has."""
-
-    def handler(signum, frame):
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread
-        yield
+def interrupt_requests() -> Iterator[InterruptRequest]:
+    """Ctrl-C and SIGTERM only set a flag, checked between environment steps. A handler that
+    raises wherever Python happens to be can raise inside a finalizer (an HDF5 object being
+    collected, say), where Python prints the exception and drops it: a SIGTERM was lost so
+    and a collection ran to its end."""
+    request = InterruptRequest()
+    if threading.current_thread() is not threading.main_thread():
+        yield request
         return
+
+    def note(signum, frame):
+        request.requested = True
+
+    previous = {s: signal.signal(s, note) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield
+        yield request
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def driving_kwargs(env_id: str, env_kwargs: Mapping[str, Any], sensors: str | None) -> dict[str, Any]:
@@ -515,12 +535,12 @@ def collect_expert(env_id: str | None, env_kwargs: Mapping[str, Any], episodes: 
     returns: list[float] = []
     interrupted = False
     try:
-        with terminate_as_interrupt():
+        with interrupt_requests() as interrupt:
             for index, (env, ep_seed, scenario_name, script) in enumerate(_episode_sources(env_id, kwargs, episodes, seed, suite)):
                 if perturb is not None:
                     script = PerturbationScript(perturb, ep_seed, inner=script)
                 options = {"scenario": script} if script is not None else {}
-                episode = run_episode(env, lambda obs: env.unwrapped.expert_action(), ep_seed, options)
+                episode = run_episode(env, lambda obs: env.unwrapped.expert_action(), ep_seed, options, stop=interrupt.check)
                 episode.metadata.update(scenario=scenario_name, source="expert", env_id=env.spec.id if env.spec else env_id,
                                         perturbed=perturb is not None,
                                         pushes=getattr(script, "pushes", 0) if perturb else 0)
@@ -529,6 +549,7 @@ def collect_expert(env_id: str | None, env_kwargs: Mapping[str, Any], episodes: 
                 returns.append(episode.metadata["episode_return"])
                 if on_episode is not None:
                     on_episode(index, episode)
+                interrupt.check()
     except KeyboardInterrupt:
         interrupted = True
     except BaseException:
@@ -542,12 +563,15 @@ def collect_expert(env_id: str | None, env_kwargs: Mapping[str, Any], episodes: 
 
 
 def run_episode(env: gym.Env, policy: Callable[[Any], Any], seed: int, options: Mapping[str, Any] | None = None,
-                max_steps: int = 100_000) -> Episode:
-    """Play one episode with ``policy`` and return it (metadata: seed, outcome)."""
+                max_steps: int = 100_000, stop: Callable[[], None] | None = None) -> Episode:
+    """Play one episode with ``policy`` and return it (metadata: seed, outcome); ``stop`` is
+    called before every step (it may raise to abandon the episode)."""
     obs, info = env.reset(seed=seed, options=dict(options) if options else None)
     rec = EpisodeRecorder(obs, info)
     terminated = truncated = False
     while not (terminated or truncated) and len(rec) < max_steps:
+        if stop is not None:
+            stop()
         action = policy(obs)
         obs, reward, terminated, truncated, info = env.step(action)
         rec.step(action, obs, reward, terminated, truncated, info)

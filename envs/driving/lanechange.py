@@ -88,7 +88,9 @@ def choose_lane(w, i, F, I, tabs, P, n, key, lane_of, veh, prim, v0e, acc_now):
     of = veh[kf] if kf >= 0 else -1
     own_gap = np.inf  # room ahead in its own lane [m]
     # the ego, blocked by an obstacle or a stopped scripted vehicle ahead, leaves the lane even from a
-    # standstill (the expert then crawls around it; traffic has no such manoeuvre and keeps queueing)
+    # standstill (the expert then crawls around it; traffic has no such manoeuvre and keeps queueing),
+    # judged by MOBIL's usual safety criterion: the merge's milder ACC-model judgement let it pull out
+    # from a standstill in front of traffic that then rear-ended it
     blocked = False
     if ko >= 0:
         ol = veh[ko]
@@ -118,7 +120,7 @@ def choose_lane(w, i, F, I, tabs, P, n, key, lane_of, veh, prim, v0e, acc_now):
         if j_f >= 0:
             s_f = s - ds_f
             gap_b = ds_f - 0.5 * (L + F[LEN, w, j_f])
-        margin = 0.15 if ends_here or blocked else 0.3  # leaving a lane that ends accepts shorter gaps [s]
+        margin = 0.15 if ends_here else 0.3  # leaving a lane that ends accepts shorter gaps [s]
         if not _room(gap_f, v, margin) or (j_f >= 0 and not _room(gap_b, F[V, w, j_f], margin)):
             continue  # no room
         if v < 6.0 and ((own_gap < 6.0 and not blocked) or (v_l < v + 2.0 and gap_f < 12.0)):
@@ -133,7 +135,7 @@ def choose_lane(w, i, F, I, tabs, P, n, key, lane_of, veh, prim, v0e, acc_now):
             lim = P[P_EGO_SAFE_DECEL] if I[KIND, w, j_f] == EGO and I[STYLE, w, i] != AGGRESSIVE else P[P_SAFE_DECEL]
             # a merge from a lane that ends is judged as the follower will react to it: with the ACC
             # model, against MOBIL's usual b_safe of 4 m/s^2 (Treiber & Kesting); the ego keeps its limit
-            if ends_here or blocked:
+            if ends_here:
                 a_check = courtesy_idm(w, j_f, gb, v, F[ACC, w, i], F, v0e)
                 if I[KIND, w, j_f] != EGO:
                     lim = max(lim, P[P_MERGE_SAFE_DECEL])

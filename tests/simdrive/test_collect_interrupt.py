@@ -92,3 +92,42 @@ def test_control_an_undeferred_signal_cuts_the_write(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         writer.add(episode)
     assert writer.written == 0  # cut before it was counted
+
+
+class _SignalsItselfWhenCollected:
+    """Sends SIGTERM to this process from its finalizer, as if the signal landed while an
+    HDF5 object was being collected."""
+
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGTERM)
+        for _ in range(1000):  # bytecodes: the Python handler runs here, inside the finalizer
+            pass
+
+
+def test_an_interrupt_request_survives_a_finalizer():
+    from simdrive.data import interrupt_requests
+
+    with interrupt_requests() as interrupt:
+        obj = _SignalsItselfWhenCollected()
+        del obj
+        assert interrupt.requested
+        with pytest.raises(KeyboardInterrupt):
+            interrupt.check()
+
+
+def test_control_a_raising_handler_loses_the_signal_in_a_finalizer(monkeypatch):
+    # what collect did before: SIGTERM raised KeyboardInterrupt wherever Python was
+    def raising(signum, frame):
+        raise KeyboardInterrupt
+
+    lost = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda unraisable: lost.append(unraisable.exc_type))
+    previous = signal.signal(signal.SIGTERM, raising)
+    try:
+        obj = _SignalsItselfWhenCollected()
+        del obj  # "Exception ignored in ... __del__": the interrupt goes nowhere
+        for _ in range(1000):
+            pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert lost == [KeyboardInterrupt]
