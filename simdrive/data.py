@@ -397,22 +397,30 @@ class CollectSummary:
 
 
 @contextmanager
+def _interrupts_handled_by(handler: Callable[[int, Any], None]) -> Iterator[dict[int, Any] | None]:
+    """Ctrl-C and SIGTERM go to ``handler`` inside the block; yields the handlers they replaced
+    (None off the main thread, where signals cannot be handled and nothing changes)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield None
+        return
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield previous
+    finally:
+        for s, old in previous.items():
+            signal.signal(s, old)
+
+
+@contextmanager
 def interrupts_deferred() -> Iterator[None]:
     """Hold Ctrl-C and SIGTERM until the block ends, then hand them to the handler they would
     have met (``KeyboardInterrupt`` where that is not a Python function): a write finishes whole
     and the caller keeps what is complete."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
     held: list[int] = []
-    previous = {s: signal.signal(s, lambda signum, frame: held.append(signum)) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with _interrupts_handled_by(lambda signum, frame: held.append(signum)) as previous:
         yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
     for signum in held:
-        handler = previous[signum]
+        handler = previous[signum] if previous else None
         if not callable(handler):
             raise KeyboardInterrupt
         handler(signum, None)
@@ -437,19 +445,12 @@ def interrupt_requests() -> Iterator[InterruptRequest]:
     collected, say), where Python prints the exception and drops it: a SIGTERM was lost so
     and a collection ran to its end."""
     request = InterruptRequest()
-    if threading.current_thread() is not threading.main_thread():
-        yield request
-        return
 
     def note(signum, frame):
         request.requested = True
 
-    previous = {s: signal.signal(s, note) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with _interrupts_handled_by(note):
         yield request
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
 
 
 def driving_kwargs(env_id: str, env_kwargs: Mapping[str, Any], sensors: str | None) -> dict[str, Any]:

@@ -17,8 +17,11 @@ Use from an env: ``env.unwrapped.expert_action()`` (vector env: ``expert_actions
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
+from .lanechange import BLOCKER_LOOK
 from .lookahead import level_after, play
 from .physics import _curve_steer
 from .state import SCRIPTED, STATIC
@@ -34,7 +37,6 @@ LOOK = 2.0  # under meta-actions, the driver model's acceleration is followed th
 LEAD_BRAKING = 1.0  # a leader braking harder than this [m/s^2] is expected to brake on to a stop ...
 LEAD_MARGIN = 2.0  # ... and the expert plans to stop this far behind where it stops [m]
 LANE_LOOK = 150.0  # vehicles ahead in the ego's lane up to this bumper gap count, not only the leader [m]
-BLOCKER_QUEUE = 60.0  # a stopped vehicle this close behind a blocker is stuck with it [m]
 BLOCKER_MARGIN = 7.0  # it stops this far behind an obstacle or a stopped scripted vehicle, to steer around it [m]
 AROUND_MIN_GAP = 3.0  # it starts around a blocker from no closer than this [m]
 
@@ -48,7 +50,34 @@ def _level_after(core, targets: np.ndarray):
     return level_after(w.v[:, 0], targets, p.speed_gain, p.max_brake, p.max_accel, p.max_speed, w.dt, c.substeps)
 
 
-def _leader_room(w) -> np.ndarray:
+class _Blockers(NamedTuple):
+    """What the ego's lane holds that will not drive on by itself, computed once per decision."""
+
+    mask: np.ndarray  # (N, V) obstacles, stopped scripted vehicles and the queues behind them
+    gap: np.ndarray  # (N,) bumper gap to the nearest one ahead in the ego's lane [m] (inf: none)
+    going_around: np.ndarray  # (N,) the ego is moving over out of a lane with one close ahead
+
+
+def _blockers(w) -> _Blockers:
+    """Obstacles and stopped scripted vehicles (they do not drive on by themselves), stopped
+    vehicles queued up to ``BLOCKER_LOOK`` (MOBIL's reach for a blocked lane) behind one in the
+    same lane; the nearest one's gap ahead of the ego, and whether the ego is moving over out of
+    its lane with one ``BLOCKER_MARGIN`` + 5 m ahead or closer."""
+    stopped = w.active & (w.v < 0.5)
+    fixed = stopped & ((w.kind == STATIC) | (w.kind == SCRIPTED))
+    same = (w.lane[:, :, None] == w.lane[:, None, :]) & (w.sec[:, :, None] == w.sec[:, None, :])
+    ahead = w.s[:, None, :] - w.s[:, :, None]  # [w, j, b]: how far b is ahead of j [m]
+    queued = (same & fixed[:, None, :] & (ahead > 0.0) & (ahead < BLOCKER_LOOK)).any(2)
+    mask = fixed | (stopped & queued)
+    gap = w.s - w.s[:, :1] - 0.5 * (w.length + w.length[:, :1])
+    mine = mask & (w.lane == w.lane[:, :1]) & (w.sec == w.sec[:, :1]) & (gap > -1.0)
+    mine[:, 0] = False
+    nearest = np.where(mine, gap, np.inf).min(1)
+    going_around = (w.tlane[:, 0] != w.lane[:, 0]) & (nearest < BLOCKER_MARGIN + 5.0)
+    return _Blockers(mask, nearest, going_around)
+
+
+def _leader_room(w, blockers: _Blockers) -> np.ndarray:
     """Bumper distance [m] the ego may still drive behind its leader, per world: up to
     ``LEAD_MARGIN`` behind where the leader will stand if it is stopped, or brakes harder than
     ``LEAD_BRAKING`` and keeps braking so; inf otherwise. A meta-action changes the speed level
@@ -57,8 +86,8 @@ def _leader_room(w) -> np.ndarray:
     gap, a_lead = w.ego_lead_gap, w.ego_lead_acc
     v_lead = np.maximum(w.v[:, 0] - w.ego_lead_dv, 0.0)
     # going around a blocker, the leader (in both lanes while moving over) is the blocker itself
-    leader = np.where(_going_around(w), np.inf, _stands_at(gap, v_lead, a_lead) - LEAD_MARGIN)
-    return np.minimum(leader, _lane_ahead(w))
+    leader = np.where(blockers.going_around, np.inf, _stands_at(gap, v_lead, a_lead) - LEAD_MARGIN)
+    return np.minimum(leader, _lane_ahead(w, blockers))
 
 
 def _stands_at(gap, v, a):
@@ -69,32 +98,7 @@ def _stands_at(gap, v, a):
     return np.where(v < 0.5, gap, gap + to_stop)
 
 
-def _blockers(w) -> np.ndarray:
-    """(N, V) obstacles and stopped scripted vehicles (they do not drive on by themselves), and
-    stopped vehicles queued up to ``BLOCKER_QUEUE`` behind one in the same lane."""
-    stopped = w.active & (w.v < 0.5)
-    fixed = stopped & ((w.kind == STATIC) | (w.kind == SCRIPTED))
-    same = (w.lane[:, :, None] == w.lane[:, None, :]) & (w.sec[:, :, None] == w.sec[:, None, :])
-    ahead = w.s[:, None, :] - w.s[:, :, None]  # [w, j, b]: how far b is ahead of j [m]
-    queued = (same & fixed[:, None, :] & (ahead > 0.0) & (ahead < BLOCKER_QUEUE)).any(2)
-    return fixed | (stopped & queued)
-
-
-def _blocker_gap(w) -> np.ndarray:
-    """(N,) bumper gap [m] to the nearest blocker ahead in the ego's lane (inf: none)."""
-    gap = w.s - w.s[:, :1] - 0.5 * (w.length + w.length[:, :1])
-    mine = _blockers(w) & (w.lane == w.lane[:, :1]) & (w.sec == w.sec[:, :1]) & (gap > -1.0)
-    mine[:, 0] = False
-    return np.where(mine, gap, np.inf).min(1)
-
-
-def _going_around(w) -> np.ndarray:
-    """(N,) whether the ego is moving over out of a lane with a blocker ``BLOCKER_MARGIN`` + 5 m
-    ahead or closer."""
-    return (w.tlane[:, 0] != w.lane[:, 0]) & (_blocker_gap(w) < BLOCKER_MARGIN + 5.0)
-
-
-def _lane_ahead(w) -> np.ndarray:
+def _lane_ahead(w, blockers: _Blockers) -> np.ndarray:
     """Bumper distance [m] the ego may drive before the nearest vehicle ahead in its lane or
     target lane (same section, within ``LANE_LOOK``) stands, less the margin, per world
     (privileged: a vehicle hidden behind the leader, revealed when the leader swerves out). Going
@@ -104,21 +108,20 @@ def _lane_ahead(w) -> np.ndarray:
     mine = (w.active & (w.sec == w.sec[:, :1]) & ((w.lane == w.lane[:, :1]) | (w.lane == w.tlane[:, :1]))
             & (ahead > 0.0) & (gap < LANE_LOOK))
     mine[:, 0] = False
-    blocker = _blockers(w)
-    mine &= ~(blocker & (w.lane == w.lane[:, :1]) & _going_around(w)[:, None])
-    margin = np.where(blocker, BLOCKER_MARGIN, LEAD_MARGIN)
+    mine &= ~(blockers.mask & (w.lane == w.lane[:, :1]) & blockers.going_around[:, None])
+    margin = np.where(blockers.mask, BLOCKER_MARGIN, LEAD_MARGIN)
     stands = np.where(mine, _stands_at(gap, w.v, w.acc) - margin, np.inf)
     return stands.min(1)
 
 
-def _meta_speed(core, acc: np.ndarray):
+def _meta_speed(core, acc: np.ndarray, blockers: _Blockers):
     """(-1 slower / 0 idle / +1 faster, whether idle is safe) per world."""
     w, c = core.world, core.cfg
     lv, idx = core.levels, core.speed_idx
     v_want = np.maximum(w.v[:, 0] + acc * max(1.0 / c.policy_frequency, LOOK), 0.0)
     # going around a blocker: the driver model still follows it (it occupies both lanes), so crawl
-    v_want = np.where(_going_around(w), np.maximum(v_want, lv[lv > 0].min(initial=5.0)), v_want)
-    room = np.minimum(w.ego_stop_gap - STOP_MARGIN, _leader_room(w))
+    v_want = np.where(blockers.going_around, np.maximum(v_want, lv[lv > 0].min(initial=5.0)), v_want)
+    room = np.minimum(w.ego_stop_gap - STOP_MARGIN, _leader_room(w, blockers))
     ri = w.route_i
     j = w.route_junction[ri]
     to_junction = w.route_cum[np.maximum(j, 0)] - w.route_cum[ri] - w.s[:, 0]  # [m], <= 0 inside it
@@ -153,11 +156,12 @@ def expert_actions(core) -> np.ndarray:
     settled = (tl == lane) & (np.abs(w.d[:, 0] - r.lane_offset[lane]) < 0.5)
     change = settled & (best != lane)
     if c.action == "meta":
-        speed, idle_ok = _meta_speed(core, acc)
+        blockers = _blockers(w)
+        speed, idle_ok = _meta_speed(core, acc, blockers)
         a = np.where(speed < 0, 4, np.where(speed > 0, 3, 1))
         # a lane change (which keeps the speed level) when keeping the speed is safe, and never from
         # a standstill closer to a blocker than the crawl around it needs
-        change &= idle_ok & (_blocker_gap(w) >= AROUND_MIN_GAP)
+        change &= idle_ok & (blockers.gap >= AROUND_MIN_GAP)
         a = np.where(change & (r.lane_left[lane] == best), 0, a)
         a = np.where(change & (r.lane_right[lane] == best), 2, a)
         return a

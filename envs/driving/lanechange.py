@@ -100,7 +100,6 @@ def choose_lane(w, i, F, I, tabs, P, n, key, lane_of, veh, prim, v0e, acc_now):
     if of >= 0:
         a_of_old = _idm_behind(w, of, s, v, L, F, v0e)
         if ko >= 0:
-            ol = veh[ko]
             a_of_new = _idm_behind(w, of, F[S, w, ol], F[V, w, ol], F[LEN, w, ol], F, v0e)
         else:
             a_of_new = _idm_behind(w, of, np.inf, 0.0, 0.0, F, v0e)

@@ -25,12 +25,13 @@ def test_expert_avoids_and_passes_the_stopped_vehicle():
 
 def test_control_without_the_leader_check_the_expert_crashes(monkeypatch):
     # the driver model's acceleration at the decision instant alone reacts a period late
-    monkeypatch.setattr(expert, "_leader_room", lambda w: w.ego_lead_gap * 0 + float("inf"))
+    monkeypatch.setattr(expert, "_leader_room", lambda w, blockers: w.ego_lead_gap * 0 + float("inf"))
     got = [o for name in SCENARIOS for o in outcomes(name)]
     assert "collision" in got
 
 
 def test_control_without_going_around_the_expert_stays_stuck(monkeypatch):
-    monkeypatch.setattr(expert, "_going_around", lambda w: w.tlane[:, 0] < -1)
+    found = expert._blockers
+    monkeypatch.setattr(expert, "_blockers", lambda w: found(w)._replace(going_around=w.tlane[:, 0] < -1))
     got = [o for name in SCENARIOS for o in outcomes(name)]
     assert got.count("completed") < 8, got
