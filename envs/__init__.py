@@ -102,7 +102,7 @@ _register(
     "Top-down one-lane roundabout: give way to the ring, leave at the 2nd exit (meta-actions, 5 Hz)",
     entry_point="envs.driving.env:RoundaboutEnv",
     vector_entry_point="envs.driving.env:RoundaboutVectorEnv",
-    max_episode_steps=400,
+    max_episode_steps=500,
 )
 # Gymnasium's CarRacing-v3 with the imitation chapter's 7 actions and 84x84 frames (needs Box2D: simdrive[carracing])
 if find_spec("Box2D") is not None:

@@ -18,6 +18,16 @@ between equal ranks the first to arrive has it, unless the other can no longer s
 comfortably (a committed vehicle). A vehicle with the right of way reacts to one that takes it
 only once that one is inside the zone (like a driver who does not expect it). Only vehicles
 that will not stop at a light of their own before the zone count.
+
+**Merges** (two lanes that run into the same lane, the zone reaching both lanes' ends: a
+roundabout entry joining the ring, a turn joining a through lane) are not crossings: the
+vehicle that gets to the merge point first becomes the other's leader. So a vehicle that gives
+way at a merge may go when the one with the right of way, driving on, would still be at
+least its own IDM desired gap behind it when it reaches the merge point (``s0 + v T`` plus
+the term for closing in on it; about 5 s of headway from a standstill on a roundabout, the
+critical headway of single-lane roundabout entries in HCM 6th ed., ch. 22), rather than the
+critical gap after it has cleared the zone. Inside the zone, the one behind follows the one
+ahead as a leader (projected onto the merge point) instead of stopping for it.
 """
 
 from __future__ import annotations
@@ -25,11 +35,15 @@ from __future__ import annotations
 import numpy as np
 
 from .jit import no_alloc
-from .state import ACC, ACTIVE, AMAX, BCOMF, IGNORE, KIND, LEN, NEXT, S, STATIC, TLANE, V, YIELDING
+from .traffic import idm
+from .state import ACC, ACTIVE, AMAX, BCOMF, HT, IGNORE, KIND, LEN, NEXT, S, S0, STATIC, TLANE, V, YIELDING
 
+EGO_MERGE_MARGIN = 0.5  # the ego (the expert reads its give-way line) merges with this much more headway [s]
 ZONE_DISTANCE = 3.2  # two lanes conflict where their centre lines are closer than this [m]
 # light states
 RED, AMBER, GREEN = 0, 1, 2
+# conflict zone kinds
+CROSSING, MERGE, SPLIT = 0, 1, 2
 
 
 # --------------------------------------------------------------------------- build time
@@ -72,6 +86,24 @@ def conflict_zones(road, sample: float = 0.5):
     other = np.array([c[4] for c in flat], np.int64)
     prio = np.array([c[5] for c in flat], np.int64)
     return conf0, nconf, zones, other, prio
+
+
+def zone_kinds(road, conf0, nconf, zones, other, tol: float = 1.0) -> np.ndarray:
+    """(C,) int: the kind of each conflict zone (from :func:`conflict_zones`): ``MERGE`` where
+    both lanes run into a common successor and the zone reaches within ``tol`` [m] of both
+    lanes' ends, ``SPLIT`` where both leave a common predecessor and the zone starts within
+    ``tol`` of both lanes' starts, else ``CROSSING``."""
+    kind = np.full(len(other), CROSSING, np.int64)
+    for a in range(road.num_lanes):
+        for c in range(conf0[a], conf0[a] + nconf[a]):
+            b = int(other[c])
+            if set(road.lane_succ[a][road.lane_succ[a] >= 0]) & set(road.lane_succ[b][road.lane_succ[b] >= 0]) and \
+                    zones[c, 1] >= road.lane_length[a] - tol and zones[c, 3] >= road.lane_length[b] - tol:
+                kind[c] = MERGE
+            elif set(road.lane_pred[a][road.lane_pred[a] >= 0]) & set(road.lane_pred[b][road.lane_pred[b] >= 0]) and \
+                    zones[c, 0] <= tol and zones[c, 2] <= tol:
+                kind[c] = SPLIT
+    return kind
 
 
 def _lane_samples(road, lane: int, step: float):
@@ -122,6 +154,26 @@ def travel_time(dist, v, a, vmax):
 
 
 @no_alloc
+def speed_after(dist, v, a, vmax):
+    """Speed [m/s] after covering ``dist`` [m] as in :func:`travel_time`."""
+    if dist <= 0.0 or a <= 1e-9 or v >= vmax:
+        return v
+    return min(vmax, np.sqrt(v * v + 2.0 * a * dist))
+
+
+@no_alloc
+def distance_in(t, v, a, vmax):
+    """Distance [m] covered in ``t`` [s] from speed ``v`` [m/s] accelerating at ``a`` [m/s^2]
+    up to ``vmax`` [m/s] (the inverse of :func:`travel_time`)."""
+    if a <= 1e-9 or v >= vmax:
+        return v * t
+    t1 = (vmax - v) / a
+    if t <= t1:
+        return v * t + 0.5 * a * t * t
+    return 0.5 * (v + vmax) * t1 + vmax * (t - t1)
+
+
+@no_alloc
 def entry_phase(tabs, path, i):
     """The light phase vehicle i entered its junction on (-1: not inside a signalized junction)."""
     la = path[i, 0]
@@ -141,29 +193,35 @@ def approach_phase(tabs, path, j):
 
 
 @no_alloc
-def give_way(w, F, I, B, path, pathd, light_stop, v0eff, tabs, conf0, nconf, zones, other, prio,
-             crit_gap, b_emerg, ystop, failed):
+def give_way(w, F, I, B, path, pathd, light_stop, v0eff, tabs, conf0, nconf, zones, other, prio, kind,
+             crit_gap, b_emerg, ystop, mgap, mv, mslot):
     """Gap acceptance at every conflict zone on each vehicle's path (up to 3 lanes ahead).
 
     ``path[i, k]`` is the k-th lane of vehicle i's path (-1 past its end), ``pathd[i, k]`` the
     distance [m] from i's centre to the start of that lane along the path (negative for the
-    lane it is on); ``light_stop[i]`` the distance to a stop line i will respect (inf none).
-    Writes ``ystop[i]``: bumper gap [m] to the line where i must wait (inf: none) and
-    ``I[YIELDING, w, i]``: the slot it waits for (-1 none). Returns whether the ego (slot 0)
-    is entering a zone (its front within 2 m past the zone's start) ahead of a vehicle that
-    has the right of way and would reach the zone before the ego has cleared it: a failure to
-    yield. ``failed`` is unused (kept for the caller's signature).
+    lane it is on); ``light_stop[i]`` the distance to a stop line i will respect (inf none);
+    ``kind[c]`` whether zone c is a crossing, merge or split. Writes ``ystop[i]``: bumper gap
+    [m] to the line where i must wait (inf: none), ``I[YIELDING, w, i]``: the slot it waits for
+    (-1 none), and i's leader inside a merge or split (the vehicle ahead of it projected onto
+    the merge point, or the split point):
+    bumper gap ``mgap[i]`` [m] (inf: none), speed ``mv[i]`` [m/s], slot ``mslot[i]``. Returns
+    whether the ego (slot 0) is entering a zone (its front within 2 m past the zone's start)
+    ahead of a vehicle that has the right of way and would reach the zone before the ego has
+    cleared it, or at a merge would have to brake harder than comfortably behind it: a failure
+    to yield.
     """
     ego_failed = False
     nv = F.shape[2]
     for i in range(nv):
         ystop[i] = np.inf
         I[YIELDING, w, i] = -1
+        mgap[i], mv[i], mslot[i] = np.inf, 0.0, -1
     for i in range(nv):
         if not B[ACTIVE, w, i] or I[KIND, w, i] == STATIC or B[IGNORE, w, i]:
             continue
         Li, vi = F[LEN, w, i], F[V, w, i]
         ai = F[AMAX, w, i]
+        vmax_i = max(v0eff[i], 1.0)
         in_phase, app_phase = entry_phase(tabs, path, i), approach_phase(tabs, path, i)
         for k in range(path.shape[1]):
             la = path[i, k]
@@ -173,16 +231,27 @@ def give_way(w, F, I, B, path, pathd, light_stop, v0eff, tabs, conf0, nconf, zon
                 za0, za1 = zones[c, 0], zones[c, 1]
                 Di = pathd[i, k] + za0 - 0.5 * Li  # front bumper to the zone
                 Ei = pathd[i, k] + za1 + 0.5 * Li  # rear bumper past the zone end
-                if i == 0 and -2.0 < Di <= 0.0 < Ei:
-                    ego_failed = ego_failed or _cuts_off(w, F, I, B, path, pathd, light_stop, tabs, other[c], zones[c, 2],
-                                                         zones[c, 3], travel_time(Ei, vi, ai, max(v0eff[i], 1.0)),
-                                                         prio[c], in_phase, app_phase)
-                if Ei <= 0.0 or Di <= 0.0:  # cleared it, or inside it: i goes on
+                Mi = pathd[i, k] + za1 - 0.5 * Li  # front bumper to the zone end (a merge's merge point)
+                mz, sz = kind[c] == MERGE, kind[c] == SPLIT
+                zref_i, zref_j = (za0, zones[c, 2]) if sz else (za1, zones[c, 3])  # where a merge/split is projected
+                if i == 0 and not sz and -2.0 < Di <= 0.0 < Ei:  # (at a split, the one behind follows the one ahead)
+                    ego_failed = ego_failed or _cuts_off(w, F, I, B, path, pathd, light_stop, v0eff, tabs, other[c], zones[c, 2],
+                                                         zones[c, 3], travel_time(Ei, vi, ai, vmax_i), prio[c], in_phase,
+                                                         app_phase, mz, Mi, travel_time(Mi, vi, ai, vmax_i),
+                                                         speed_after(Mi, vi, ai, vmax_i))
+                if Ei <= 0.0:  # cleared it
+                    continue
+                if Di <= 0.0:  # inside it: i goes on, behind whoever is ahead of it in a merge or split
+                    if mz or sz:
+                        _merge_leader(w, F, I, B, path, pathd, i, pathd[i, k] + zref_i - 0.5 * Li, other[c], zones[c, 2],
+                                      zones[c, 3], zref_j, mgap, mv, mslot)
                     continue
                 if Di > light_stop[i]:  # i stops at a light before this zone anyway
                     continue
-                t_i_clear = travel_time(Ei, vi, ai, max(v0eff[i], 1.0))
-                t_i_arrive = travel_time(Di, vi, ai, max(v0eff[i], 1.0))
+                t_i_clear = travel_time(Ei, vi, ai, vmax_i)
+                t_i_arrive = travel_time(Di, vi, ai, vmax_i)
+                t_i_merge = travel_time(Mi, vi, ai, vmax_i)
+                v_i_merge = speed_after(Mi, vi, ai, vmax_i)
                 ob = other[c]
                 for j in range(nv):
                     if j == i or not B[ACTIVE, w, j] or I[KIND, w, j] == STATIC:
@@ -198,14 +267,34 @@ def give_way(w, F, I, B, path, pathd, light_stop, v0eff, tabs, conf0, nconf, zon
                         if Dj > light_stop[j] and not B[IGNORE, w, j]:
                             break  # j stops at its light first
                         inside = Dj <= 0.0
+                        Mj = pathd[j, m] + zones[c, 3] - 0.5 * Lj
+                        p = effective_priority(tabs, path, j, prio[c], in_phase, app_phase)
+                        if sz:  # they came from the same lane: i follows one ahead of it inside the split
+                            Rj, Ri = pathd[j, m] + zref_j - 0.5 * Lj, pathd[i, k] + zref_i - 0.5 * Li
+                            if inside and Rj < Ri:
+                                _follow(F, w, i, j, Ri - Rj - Lj, mgap, mv, mslot)
+                            break
+                        if mz and inside and p >= 0 and (Mj < Mi or (Mj == Mi and j < i)):
+                            # one merging ahead of i, which has the right of way (or equal rank): i follows it
+                            _follow(F, w, i, j, Mi - Mj - Lj, mgap, mv, mslot)
+                            break
                         # when j can be there: pulling away at its acceleration (a vehicle just
                         # starting at a green light counts), up to its desired speed
-                        t_j = travel_time(Dj, vj, F[AMAX, w, j], max(v0eff[j], vj))
+                        vmax_j = max(v0eff[j], vj)
+                        t_j = travel_time(Dj, vj, F[AMAX, w, j], vmax_j)
                         committed = Dj < vj * vj / (2.0 * F[BCOMF, w, j]) + 0.5
-                        p = effective_priority(tabs, path, j, prio[c], in_phase, app_phase)
                         must = inside
                         if not must:
-                            if p < 0:
+                            if p < 0 and mz:
+                                if vi > 1.0 and Di < vi * vi / (2.0 * F[BCOMF, w, i]) + 1.0:
+                                    # i can no longer stop comfortably: it goes on unless that would make j brake
+                                    # harder than comfortably (a failure to yield, see _cuts_off)
+                                    must = _forces_braking(F, w, j, v0eff[j], Mj - vj * t_i_merge - Li, v_i_merge)
+                                else:
+                                    # j, driving on at its speed, must still be its desired gap behind i when i merges
+                                    gap = Mj - vj * t_i_merge - Li
+                                    must = gap < desired_gap(F, w, j, vj, v_i_merge) + (EGO_MERGE_MARGIN * vj if i == 0 else 0.0)
+                            elif p < 0:
                                 must = t_j < t_i_clear + crit_gap
                             elif p > 0:
                                 # right of way: traffic reacts to an intruder only once it is inside; the ego
@@ -224,6 +313,50 @@ def give_way(w, F, I, B, path, pathd, light_stop, v0eff, tabs, conf0, nconf, zon
 
 
 @no_alloc
+def desired_gap(F, w, j, v, v_lead):
+    """IDM's desired bumper gap [m] of vehicle j at speed ``v`` [m/s] behind a leader at
+    ``v_lead`` [m/s]: ``s0 + v T + v (v - v_lead) / (2 sqrt(a b))``, the closing term only."""
+    a, b = F[AMAX, w, j], F[BCOMF, w, j]
+    return F[S0, w, j] + v * F[HT, w, j] + v * max(v - v_lead, 0.0) / (2.0 * np.sqrt(a * b))
+
+
+@no_alloc
+def _forces_braking(F, w, j, v0, gap, v_lead):
+    """Whether vehicle j (desired speed ``v0`` [m/s]) at bumper ``gap`` [m] behind a leader at
+    ``v_lead`` [m/s] brakes harder than its comfortable deceleration (IDM's ``b``, exceeded only
+    in critical situations)."""
+    vj, b = F[V, w, j], F[BCOMF, w, j]
+    return idm(vj, v0, gap, vj - v_lead, F[AMAX, w, j], b, F[HT, w, j], F[S0, w, j]) < -b
+
+
+@no_alloc
+def _follow(F, w, i, j, gap, mgap, mv, mslot):
+    """Make j vehicle i's merge leader at bumper ``gap`` [m] if nearer than the one it has."""
+    if gap < mgap[i]:
+        mgap[i], mv[i], mslot[i] = gap, F[V, w, j], j
+
+
+@no_alloc
+def _merge_leader(w, F, I, B, path, pathd, i, Ri, ob, zb0, zb1, zref, mgap, mv, mslot):
+    """Vehicle i is inside a merge or split zone (its front ``Ri`` [m] before the merge point,
+    or the split point): its leader among the vehicles inside the zone on the other lane ``ob``
+    (zone ``zb0..zb1`` on it, its merge or split point at ``zref``) that are ahead of it,
+    projected onto that point."""
+    for j in range(F.shape[2]):
+        if j == i or not B[ACTIVE, w, j] or I[KIND, w, j] == STATIC:
+            continue
+        for m in range(path.shape[1]):
+            if path[j, m] != ob:
+                continue
+            Lj = F[LEN, w, j]
+            Rj = pathd[j, m] + zref - 0.5 * Lj
+            inside = pathd[j, m] + zb0 - 0.5 * Lj <= 0.0 < pathd[j, m] + zb1 + 0.5 * Lj
+            if inside and (Rj < Ri or (Rj == Ri and j < i)):
+                _follow(F, w, i, j, Ri - Rj - Lj, mgap, mv, mslot)
+            break
+
+
+@no_alloc
 def effective_priority(tabs, path, j, static, in_phase, app_phase):
     """The right of way of a vehicle (entry phase ``in_phase``, approach phase ``app_phase``)
     over vehicle j at a zone whose lanes' ranks give ``static``: a vehicle clearing the junction
@@ -238,9 +371,14 @@ def effective_priority(tabs, path, j, static, in_phase, app_phase):
 
 
 @no_alloc
-def _cuts_off(w, F, I, B, path, pathd, light_stop, tabs, ob, zb0, zb1, t_clear, static, in_phase, app_phase):
+def _cuts_off(w, F, I, B, path, pathd, light_stop, v0eff, tabs, ob, zb0, zb1, t_clear, static, in_phase, app_phase, mz, M0,
+              t_m, v_m):
     """Whether a vehicle with the right of way on lane ``ob`` (zone ``zb0..zb1`` on it) would
-    reach the zone within ``t_clear`` [s] at its present speed, not stopping at a light first."""
+    reach the zone within ``t_clear`` [s] at its present speed, not stopping at a light first;
+    at a merge (``mz``: the ego's front ``M0`` [m] before the merge point, reached in ``t_m``
+    [s] at ``v_m`` [m/s]), whether one behind it, driving on at its present speed, would then be
+    so close behind the ego that its driver model brakes harder than its comfortable
+    deceleration (IDM's ``b``, which it exceeds only in critical situations)."""
     for j in range(1, F.shape[2]):
         if not B[ACTIVE, w, j] or I[KIND, w, j] == STATIC:
             continue
@@ -249,9 +387,17 @@ def _cuts_off(w, F, I, B, path, pathd, light_stop, tabs, ob, zb0, zb1, t_clear, 
                 continue
             if effective_priority(tabs, path, j, static, in_phase, app_phase) >= 0:
                 break
-            Dj = pathd[j, m] + zb0 - 0.5 * F[LEN, w, j]
-            Ej = pathd[j, m] + zb1 + 0.5 * F[LEN, w, j]
-            if Dj > 0.0 and Ej > 0.0 and Dj <= light_stop[j] and travel_time(Dj, F[V, w, j], 0.0, F[V, w, j]) < t_clear:
+            Lj, vj = F[LEN, w, j], F[V, w, j]
+            Dj = pathd[j, m] + zb0 - 0.5 * Lj
+            Ej = pathd[j, m] + zb1 + 0.5 * Lj
+            if not (Dj > 0.0 and Ej > 0.0 and Dj <= light_stop[j]):
+                break
+            if mz:
+                Mj = pathd[j, m] + zb1 - 0.5 * Lj
+                if Mj > M0:  # j behind the ego: it follows it after the merge
+                    if _forces_braking(F, w, j, v0eff[j], Mj - vj * t_m - F[LEN, w, 0], v_m):
+                        return True
+            elif travel_time(Dj, vj, 0.0, vj) < t_clear:
                 return True
             break
     return False

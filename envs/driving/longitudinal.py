@@ -206,12 +206,14 @@ def leader(w, i, F, I, n, key, lane_of, veh, prim, sec, path, pathd, big):
 
 
 @no_alloc
-def accelerations(w, F, I, B, WF, tabs, P, n, key, lane_of, veh, prim, sec, path, pathd, segs, v0e, light_stop, ystop, big,
-                  out, lead_gap, lead_v, lead_slot):
-    """IDM acceleration [m/s^2] of every moving vehicle against its leader, the end of a lane
-    that ends, the stop line it respects and the line where it gives way; bounded to
-    [-emergency deceleration, its maximum acceleration]. Also fills each vehicle's leader: bumper
-    gap [m], speed [m/s] and slot (-1 none)."""
+def accelerations(w, F, I, B, WF, tabs, P, n, key, lane_of, veh, prim, sec, path, pathd, segs, v0e, light_stop, ystop,
+                  merge_gap, merge_v, merge_slot, big, out, lead_gap, lead_v, lead_slot):
+    """IDM acceleration [m/s^2] of every moving vehicle against its leader (the nearer of the
+    one on its path and the one ahead of it in a merge: ``merge_gap``, ``merge_v``,
+    ``merge_slot`` from :func:`junctions.give_way`), the end of a lane that ends, the stop line
+    it respects and the line where it gives way; bounded to [-emergency deceleration, its
+    maximum acceleration]. Also fills each vehicle's leader: bumper gap [m], speed [m/s] and
+    slot (-1 none)."""
     nv = F.shape[2]
     emerg = P[P_EMERG]
     sf = WF[SPEED_FACTOR, w]
@@ -224,6 +226,8 @@ def accelerations(w, F, I, B, WF, tabs, P, n, key, lane_of, veh, prim, sec, path
         a, b, T_, s0 = F[AMAX, w, i], F[BCOMF, w, i], F[HT, w, i], F[S0, w, i]
         v0 = v0e[i]
         gap, vl, j = leader(w, i, F, I, n, key, lane_of, veh, prim, sec, path, pathd, big)
+        if merge_gap[i] < gap:
+            gap, vl, j = merge_gap[i], merge_v[i], merge_slot[i]
         lead_gap[i], lead_v[i], lead_slot[i] = gap, vl, j
         acc = acc_model(v, v0, gap, vl, F[ACC, w, j] if j >= 0 else 0.0, a, b, T_, s0)
         acc = min(acc, speed_limits_ahead(w, i, F, tabs, path, pathd, segs[i], sf if I[KIND, w, i] == TRAFFIC else 1.0))

@@ -40,7 +40,7 @@ def decide(w, F, I, B, WF, WI, WB, tabs, P, override, scratch, mobil_all, ego_on
     ``I[BEST, w, 0]``, changing nothing else (the expert's question)."""
     nv = F.shape[2]
     big = P[P_BIG]
-    key, lane_of, veh, prim, sec, path, pathd, v0e, lstop, ystop, acc, lgap, lv, segs, lslot = scratch
+    key, lane_of, veh, prim, sec, path, pathd, v0e, lstop, ystop, acc, lgap, lv, segs, lslot, mgap, mv, mslot = scratch
     n = occ.build(w, F, I, B, tabs.LF, tabs.LI, big, key, lane_of, veh, prim, sec)
     paths(w, F, I, B, WI, tabs, path, pathd)
     for i in range(nv):
@@ -49,13 +49,13 @@ def decide(w, F, I, B, WF, WI, WB, tabs, P, override, scratch, mobil_all, ego_on
     light_stops(w, F, I, B, WI, WF, tabs, P, override, path, pathd, lstop)
     if tabs.ZONE_OTHER.shape[0]:
         if give_way(w, F, I, B, path, pathd, lstop, v0e, tabs, tabs.LI[:, 8], tabs.LI[:, 9], tabs.ZONES, tabs.ZONE_OTHER,
-                    tabs.ZONE_PRIO, P[P_CRIT_GAP], P[P_EMERG], ystop, 0) and not ego_only:
+                    tabs.ZONE_PRIO, tabs.ZONE_KIND, P[P_CRIT_GAP], P[P_EMERG], ystop, mgap, mv, mslot) and not ego_only:
             WB[FAILED_YIELD, w] = True
     else:
         for i in range(nv):
-            ystop[i] = np.inf
-    accelerations(w, F, I, B, WF, tabs, P, n, key, lane_of, veh, prim, sec, path, pathd, segs, v0e, lstop, ystop, big, acc, lgap, lv,
-                  lslot)
+            ystop[i], mgap[i], mslot[i] = np.inf, np.inf, -1
+    accelerations(w, F, I, B, WF, tabs, P, n, key, lane_of, veh, prim, sec, path, pathd, segs, v0e, lstop, ystop, mgap, mv, mslot,
+                  big, acc, lgap, lv, lslot)
     cooperative_merging(w, F, I, B, tabs, P, n, key, lane_of, veh, prim, v0e, acc)
     for i in range(nv):
         F[DESIRED, w, i] = acc[i]
@@ -83,7 +83,7 @@ def make_scratch(nv):
     return (np.empty(2 * nv), np.empty(2 * nv, np.int64), np.empty(2 * nv, np.int64), np.empty(nv, np.int64),
             np.empty(nv, np.int64), np.empty((nv, 3), np.int64), np.empty((nv, 3)), np.empty(nv), np.empty(nv),
             np.empty(nv), np.empty(nv), np.empty(nv), np.empty(nv), np.zeros(nv, np.int64),
-            np.empty(nv, np.int64))
+            np.empty(nv, np.int64), np.empty(nv), np.empty(nv), np.empty(nv, np.int64))
 
 
 @no_alloc

@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .junctions import conflict_zones
+from .junctions import conflict_zones, zone_kinds
 
 # lane floats
 LF_OFF, LF_WIDTH, LF_SPEED, LF_LENGTH = 0, 1, 2, 3
@@ -39,6 +39,7 @@ class Tables(NamedTuple):
     ZONES: np.ndarray  # (C, 4) conflict zones: own start, end, other's start, end [m]
     ZONE_OTHER: np.ndarray  # (C,) the other lane of each conflict
     ZONE_PRIO: np.ndarray  # (C,) +1 right of way, -1 give way, 0 first come
+    ZONE_KIND: np.ndarray  # (C,) CROSSING, MERGE (both lanes run into one) or SPLIT (both leave one)
     LIGHT_LANE: np.ndarray  # (G,) lane each light governs (at its end)
     LIGHT_PHASE: np.ndarray  # (G,) phase of each light
     PHASE_START: np.ndarray  # (P,) when each phase turns green within the cycle [s]
@@ -134,7 +135,7 @@ def build_tables(m, lane_ends: np.ndarray, lat_accel: float, decel: float, spawn
     route_cum = np.concatenate([[0.0], np.cumsum(r.sec_length[route])[:-1]])
     phases = np.asarray(m.phases, float).reshape(-1, 2)
     tabs = Tables(LF, LI, np.ascontiguousarray(r.lane_succ), np.ascontiguousarray(r.lane_pred), _succ_cdf(r, m), SF, r.sec_seg.astype(np.int64), r.sec_lane.astype(np.int64), SG,
-                  np.ascontiguousarray(r.raster), geo, zones, other, prio, light_lane, light_phase,
+                  np.ascontiguousarray(r.raster), geo, zones, other, prio, zone_kinds(r, conf0, nconf, zones, other), light_lane, light_phase,
                   np.ascontiguousarray(phases[:, 0]), np.ascontiguousarray(phases[:, 1]), route, route_cum,
                   np.asarray(slots[0], np.int64), np.asarray(slots[1], float), np.asarray(m.spawn_lanes, np.int64),
                   _spawn_cdf(m), np.asarray(m.start_lanes, np.int64))

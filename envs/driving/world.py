@@ -68,7 +68,7 @@ class WorldParams:
     keep_right_bias: float = 0.1  # MOBIL: incentive for moving right [m/s^2]
     merge_safe_decel: float = 4.0  # MOBIL: max braking (ACC model) imposed on the new follower by a merge from a lane that ends [m/s^2]
     courtesy_decel: float = 4.0  # max braking (ACC model) a polite driver accepts to let a merging vehicle in [m/s^2]
-    critical_gap: float = 3.0  # gap acceptance at junctions: time [s] a conflicting vehicle must stay away after one clears
+    critical_gap: float = 3.0  # gap acceptance at crossings: time [s] a conflicting vehicle must stay away after one clears (merges: junctions.py)
     spawn_spacing: float = 20.0  # spacing of initial traffic slots along lanes [m]
     spawn_clearance: float = 25.0  # free distance needed in a lane to spawn a vehicle [m]
     ego_clearance: float = 25.0  # no traffic placed within this distance of the ego [m]

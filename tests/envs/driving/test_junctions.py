@@ -1,12 +1,13 @@
 """Lights with amber, right of way at conflict zones (roundabout priority, permissive left turns),
-and the ego's red-light and failure-to-yield events."""
+merges and splits, and the ego's red-light and failure-to-yield events."""
 
 import gymnasium as gym
 import numpy as np
 import pytest
 
 import envs  # noqa: F401
-from envs.driving.junctions import AMBER, GREEN, RED, conflict_zones, light_state
+import envs.driving.tables as tables
+from envs.driving.junctions import AMBER, CROSSING, GREEN, MERGE, RED, SPLIT, conflict_zones, light_state, zone_kinds
 from envs.driving.maps import IntersectionParams, build_intersection, build_roundabout
 from envs.driving.world import TRAFFIC, World, WorldParams
 
@@ -213,3 +214,112 @@ def test_failure_to_yield_event():
     the same drive with the ring car 80 m away does not."""
     assert _ego_into_ring(10.0)
     assert not _ego_into_ring(80.0)
+
+
+# --------------------------------------------------------------------------- merges and splits
+def test_zone_kinds_merges_splits_and_crossings():
+    r = build_roundabout().road
+    conf0, nconf, zones, other, prio = conflict_zones(r)
+    kind = zone_kinds(r, conf0, nconf, zones, other)
+    name = lambda ln: r.specs[r.lane_sec[ln]].name  # noqa: E731
+    for ln in range(r.num_lanes):
+        for c in range(conf0[ln], conf0[ln] + nconf[ln]):
+            pair = {name(ln), name(other[c])}
+            # an entry joins the ring (merge); an exit leaves it beside the ring's continuation (split)
+            assert kind[c] == {frozenset({"entry", "ring"}): MERGE, frozenset({"exit", "ring"}): SPLIT}[frozenset(pair)]
+    ri = build_intersection().road
+    conf0, nconf, zones, other, prio = conflict_zones(ri)
+    kind = zone_kinds(ri, conf0, nconf, zones, other)
+    assert {CROSSING, MERGE, SPLIT} <= set(kind.tolist())  # left turns cross oncoming traffic, turns join lanes
+
+
+def _all_crossings(monkeypatch):
+    """Control: treat every conflict zone as a crossing (the rule before merges and splits)."""
+    real = tables.zone_kinds
+    monkeypatch.setattr(tables, "zone_kinds", lambda *a, **k: np.full_like(real(*a, **k), CROSSING))
+
+
+def _ring_back(r, lane, s):
+    """(lane, s) ``-s`` metres back along the ring from the start of ``lane`` when s < 0."""
+    while s < 0:
+        lane = int(r.lane_pred[lane, 0])
+        s += r.lane_length[lane]
+    return lane, s
+
+
+def _entry_and_ring_car(entry_s_from_zone, entry_speed, ring_from_merge, seconds, settle=1.0):
+    """A car on roundabout entry 0 (its front ``entry_s_from_zone`` m past the start of its merge
+    zone, at ``entry_speed``) and a ring car at 9 m/s whose front is ``ring_from_merge`` m
+    before the merge point, staying on the ring. Returns (which reached the ring lane after the
+    merge first, the ring car's lowest speed [m/s] and acceleration [m/s^2] after ``settle`` [s]:
+    placed on the curved ring, it adapts to the curve's speed cap at first)."""
+    w, yl, ring = _roundabout_scene(None)
+    r = w.road
+    ring_next = int(r.lane_succ[yl, 0])
+    w.place_obstacle(0, 1, yl, _zone_start(r, yl, ring) + entry_s_from_zone - 2.5, kind=TRAFFIC, speed=entry_speed)
+    lane, s = _ring_back(r, ring, r.lane_length[ring] - ring_from_merge - 2.5)
+    w.place_obstacle(0, 2, lane, s, kind=TRAFFIC, speed=9.0)
+    w.turn[0, 2] = -1  # successor 0: the ring's continuation at every exit
+    first, vmin, amin = None, np.inf, np.inf
+    for t in range(int(seconds * 15)):
+        w.step(np.zeros(1), np.zeros(1))
+        if first is None and ring_next in (w.lane[0, 1], w.lane[0, 2]):
+            first = "entry" if w.lane[0, 1] == ring_next else "ring"
+        if t >= settle * 15:
+            vmin, amin = min(vmin, w.v[0, 2]), min(amin, w.acc[0, 2])
+    return first, vmin, amin
+
+
+def test_roundabout_entry_accepts_a_critical_headway_of_about_five_seconds(monkeypatch):
+    """A car waiting at its give-way line enters in front of a ring car 5.5 s (49.5 m) from the
+    merge point (single-lane roundabout entries accept about 5 s, HCM 6th ed. ch. 22), and the
+    ring car barely brakes; it waits for one 2 s away."""
+    first, vmin, amin = _entry_and_ring_car(-1.0, 0.0, 5.5 * 9.0, 10.0)
+    assert first == "entry" and amin > -1.5
+    assert _entry_and_ring_car(-1.0, 0.0, 2.0 * 9.0, 10.0)[0] == "ring"
+    # control: the crossing rule (clear the zone, then the 3 s critical gap) made it wait, which
+    # starved the entries of a busy ring
+    _all_crossings(monkeypatch)
+    assert _entry_and_ring_car(-1.0, 0.0, 5.5 * 9.0, 10.0)[0] == "ring"
+
+
+def test_ring_car_follows_a_car_merging_ahead_instead_of_stopping(monkeypatch):
+    """A car already inside its merge zone at 5 m/s, a ring car 20 m before the merge point: the
+    ring car follows it (IDM) rather than braking to stop before the zone."""
+    _, vmin, amin = _entry_and_ring_car(1.0, 5.0, 20.0, 6.0, settle=0.0)
+    assert vmin > 4.5 and amin > -5.0
+    _all_crossings(monkeypatch)  # control: it brakes at its emergency limit for the car in the zone
+    _, vmin, amin = _entry_and_ring_car(1.0, 5.0, 20.0, 6.0, settle=0.0)
+    assert amin < -7.9 and vmin < 3.0
+
+
+def _follow_through_split(behind):
+    """A car 1 m into a roundabout exit at 5 m/s and a ring car ``behind`` m before the split at
+    8 m/s, staying on the ring: its lowest speed [m/s] and acceleration [m/s^2]."""
+    w, yl, ring = _roundabout_scene(None)
+    r = w.road
+    ring_next = int(r.lane_succ[yl, 0])
+    succ = [int(x) for x in r.lane_succ[ring_next] if x >= 0]
+    exit_lane = next(x for x in succ if r.specs[r.lane_sec[x]].name == "exit")
+    ring_on = next(x for x in succ if r.specs[r.lane_sec[x]].name == "ring")
+    w.place_obstacle(0, 1, exit_lane, 1.0 + 2.5, kind=TRAFFIC, speed=5.0)
+    w.set_script(0, 1, acc=0.0)
+    w.place_obstacle(0, 2, ring_next, r.lane_length[ring_next] - behind - 2.5, kind=TRAFFIC, speed=8.0)
+    w.turn[0, 2] = -1 - succ.index(ring_on)
+    vmin, amin = np.inf, np.inf
+    for t in range(5 * 15):
+        w.step(np.zeros(1), np.zeros(1))
+        if t > 3:
+            vmin, amin = min(vmin, w.v[0, 2]), min(amin, w.acc[0, 2])
+    assert r.specs[r.lane_sec[w.lane[0, 2]]].name == "ring"
+    return vmin, amin
+
+
+def test_ring_car_follows_an_exiting_car_through_the_split(monkeypatch):
+    """Where an exit leaves the ring, the car staying on follows the one leaving until they part,
+    instead of stopping before the split until it has left."""
+    vmin, amin = _follow_through_split(10.0)
+    assert vmin > 5.0 and amin > -3.0
+    _all_crossings(monkeypatch)  # control: first come, first served: it stops hard for the one inside
+    vmin, amin = _follow_through_split(10.0)
+    assert amin < -7.9 and vmin < 3.0
