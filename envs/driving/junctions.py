@@ -26,8 +26,14 @@ way at a merge may go when the one with the right of way, driving on, would stil
 least its own IDM desired gap behind it when it reaches the merge point (``s0 + v T`` plus
 the term for closing in on it; about 5 s of headway from a standstill on a roundabout, the
 critical headway of single-lane roundabout entries in HCM 6th ed., ch. 22), rather than the
-critical gap after it has cleared the zone. Inside the zone, the one behind follows the one
-ahead as a leader (projected onto the merge point) instead of stopping for it.
+critical gap after it has cleared the zone; once it can no longer stop comfortably it goes
+on unless the other would have to brake harder than comfortably. A vehicle with the right of
+way (or one already inside the zone) follows one ahead of it inside the zone as its leader,
+projected onto the merge point, instead of stopping for it; one that gives way still waits
+before the zone while a vehicle with the right of way is inside. At a **split** (two lanes
+leaving one, as an exit leaves the ring) nobody gives way: the vehicle behind follows the
+one ahead, projected onto the split point, until they part. Vehicles are seen where the
+zone's lane is among the next three lanes of their path.
 """
 
 from __future__ import annotations
@@ -162,18 +168,6 @@ def speed_after(dist, v, a, vmax):
 
 
 @no_alloc
-def distance_in(t, v, a, vmax):
-    """Distance [m] covered in ``t`` [s] from speed ``v`` [m/s] accelerating at ``a`` [m/s^2]
-    up to ``vmax`` [m/s] (the inverse of :func:`travel_time`)."""
-    if a <= 1e-9 or v >= vmax:
-        return v * t
-    t1 = (vmax - v) / a
-    if t <= t1:
-        return v * t + 0.5 * a * t * t
-    return 0.5 * (v + vmax) * t1 + vmax * (t - t1)
-
-
-@no_alloc
 def entry_phase(tabs, path, i):
     """The light phase vehicle i entered its junction on (-1: not inside a signalized junction)."""
     la = path[i, 0]
@@ -206,9 +200,9 @@ def give_way(w, F, I, B, path, pathd, light_stop, v0eff, tabs, conf0, nconf, zon
     the merge point, or the split point):
     bumper gap ``mgap[i]`` [m] (inf: none), speed ``mv[i]`` [m/s], slot ``mslot[i]``. Returns
     whether the ego (slot 0) is entering a zone (its front within 2 m past the zone's start)
-    ahead of a vehicle that has the right of way and would reach the zone before the ego has
-    cleared it, or at a merge would have to brake harder than comfortably behind it: a failure
-    to yield.
+    ahead of a vehicle that has the right of way and would reach a crossing before the ego has
+    cleared it, or would have to brake harder than comfortably behind it at a merge: a
+    failure to yield.
     """
     ego_failed = False
     nv = F.shape[2]
@@ -229,30 +223,29 @@ def give_way(w, F, I, B, path, pathd, light_stop, v0eff, tabs, conf0, nconf, zon
                 break
             for c in range(conf0[la], conf0[la] + nconf[la]):
                 za0, za1 = zones[c, 0], zones[c, 1]
+                ob = other[c]
+                mz, sz = kind[c] == MERGE, kind[c] == SPLIT
                 Di = pathd[i, k] + za0 - 0.5 * Li  # front bumper to the zone
                 Ei = pathd[i, k] + za1 + 0.5 * Li  # rear bumper past the zone end
-                Mi = pathd[i, k] + za1 - 0.5 * Li  # front bumper to the zone end (a merge's merge point)
-                mz, sz = kind[c] == MERGE, kind[c] == SPLIT
-                zref_i, zref_j = (za0, zones[c, 2]) if sz else (za1, zones[c, 3])  # where a merge/split is projected
+                # front bumper to the point the two lanes share: a merge's lane ends, a split's lane starts
+                ref_i, ref_j = (0.0, 0.0) if sz else (tabs.LF[la, 3], tabs.LF[ob, 3])  # LF_LENGTH
+                Ri = pathd[i, k] + ref_i - 0.5 * Li
                 if i == 0 and not sz and -2.0 < Di <= 0.0 < Ei:  # (at a split, the one behind follows the one ahead)
-                    ego_failed = ego_failed or _cuts_off(w, F, I, B, path, pathd, light_stop, v0eff, tabs, other[c], zones[c, 2],
+                    ego_failed = ego_failed or _cuts_off(w, F, I, B, path, pathd, light_stop, v0eff, tabs, ob, zones[c, 2],
                                                          zones[c, 3], travel_time(Ei, vi, ai, vmax_i), prio[c], in_phase,
-                                                         app_phase, mz, Mi, travel_time(Mi, vi, ai, vmax_i),
-                                                         speed_after(Mi, vi, ai, vmax_i))
+                                                         app_phase, mz, Ri, travel_time(Ri, vi, ai, vmax_i),
+                                                         speed_after(Ri, vi, ai, vmax_i))
                 if Ei <= 0.0:  # cleared it
                     continue
-                if Di <= 0.0:  # inside it: i goes on, behind whoever is ahead of it in a merge or split
-                    if mz or sz:
-                        _merge_leader(w, F, I, B, path, pathd, i, pathd[i, k] + zref_i - 0.5 * Li, other[c], zones[c, 2],
-                                      zones[c, 3], zref_j, mgap, mv, mslot)
+                i_inside = Di <= 0.0
+                if i_inside and not (mz or sz):  # inside a crossing: i goes on
                     continue
-                if Di > light_stop[i]:  # i stops at a light before this zone anyway
+                if not i_inside and Di > light_stop[i]:  # i stops at a light before this zone anyway
                     continue
                 t_i_clear = travel_time(Ei, vi, ai, vmax_i)
                 t_i_arrive = travel_time(Di, vi, ai, vmax_i)
-                t_i_merge = travel_time(Mi, vi, ai, vmax_i)
-                v_i_merge = speed_after(Mi, vi, ai, vmax_i)
-                ob = other[c]
+                t_i_merge = travel_time(Ri, vi, ai, vmax_i)
+                v_i_merge = speed_after(Ri, vi, ai, vmax_i)
                 for j in range(nv):
                     if j == i or not B[ACTIVE, w, j] or I[KIND, w, j] == STATIC:
                         continue
@@ -267,16 +260,14 @@ def give_way(w, F, I, B, path, pathd, light_stop, v0eff, tabs, conf0, nconf, zon
                         if Dj > light_stop[j] and not B[IGNORE, w, j]:
                             break  # j stops at its light first
                         inside = Dj <= 0.0
-                        Mj = pathd[j, m] + zones[c, 3] - 0.5 * Lj
+                        Rj = pathd[j, m] + ref_j - 0.5 * Lj
                         p = effective_priority(tabs, path, j, prio[c], in_phase, app_phase)
-                        if sz:  # they came from the same lane: i follows one ahead of it inside the split
-                            Rj, Ri = pathd[j, m] + zref_j - 0.5 * Lj, pathd[i, k] + zref_i - 0.5 * Li
-                            if inside and Rj < Ri:
-                                _follow(F, w, i, j, Ri - Rj - Lj, mgap, mv, mslot)
+                        if (mz or sz) and inside and (Rj < Ri or (Rj == Ri and j < i)) and (i_inside or sz or p >= 0):
+                            # j is ahead of i in the merge or split (projected onto the shared point): i follows
+                            # it, unless i must still give way to it before the zone
+                            _follow(F, w, i, j, Ri - Rj - Lj, mgap, mv, mslot)
                             break
-                        if mz and inside and p >= 0 and (Mj < Mi or (Mj == Mi and j < i)):
-                            # one merging ahead of i, which has the right of way (or equal rank): i follows it
-                            _follow(F, w, i, j, Mi - Mj - Lj, mgap, mv, mslot)
+                        if i_inside or sz:  # inside the zone i goes on; at a split, nobody gives way
                             break
                         # when j can be there: pulling away at its acceleration (a vehicle just
                         # starting at a green light counts), up to its desired speed
@@ -289,10 +280,10 @@ def give_way(w, F, I, B, path, pathd, light_stop, v0eff, tabs, conf0, nconf, zon
                                 if vi > 1.0 and Di < vi * vi / (2.0 * F[BCOMF, w, i]) + 1.0:
                                     # i can no longer stop comfortably: it goes on unless that would make j brake
                                     # harder than comfortably (a failure to yield, see _cuts_off)
-                                    must = _forces_braking(F, w, j, v0eff[j], Mj - vj * t_i_merge - Li, v_i_merge)
+                                    must = _forces_braking(F, w, j, v0eff[j], Rj - vj * t_i_merge - Li, v_i_merge)
                                 else:
                                     # j, driving on at its speed, must still be its desired gap behind i when i merges
-                                    gap = Mj - vj * t_i_merge - Li
+                                    gap = Rj - vj * t_i_merge - Li
                                     must = gap < desired_gap(F, w, j, vj, v_i_merge) + (EGO_MERGE_MARGIN * vj if i == 0 else 0.0)
                             elif p < 0:
                                 must = t_j < t_i_clear + crit_gap
@@ -337,26 +328,6 @@ def _follow(F, w, i, j, gap, mgap, mv, mslot):
 
 
 @no_alloc
-def _merge_leader(w, F, I, B, path, pathd, i, Ri, ob, zb0, zb1, zref, mgap, mv, mslot):
-    """Vehicle i is inside a merge or split zone (its front ``Ri`` [m] before the merge point,
-    or the split point): its leader among the vehicles inside the zone on the other lane ``ob``
-    (zone ``zb0..zb1`` on it, its merge or split point at ``zref``) that are ahead of it,
-    projected onto that point."""
-    for j in range(F.shape[2]):
-        if j == i or not B[ACTIVE, w, j] or I[KIND, w, j] == STATIC:
-            continue
-        for m in range(path.shape[1]):
-            if path[j, m] != ob:
-                continue
-            Lj = F[LEN, w, j]
-            Rj = pathd[j, m] + zref - 0.5 * Lj
-            inside = pathd[j, m] + zb0 - 0.5 * Lj <= 0.0 < pathd[j, m] + zb1 + 0.5 * Lj
-            if inside and (Rj < Ri or (Rj == Ri and j < i)):
-                _follow(F, w, i, j, Ri - Rj - Lj, mgap, mv, mslot)
-            break
-
-
-@no_alloc
 def effective_priority(tabs, path, j, static, in_phase, app_phase):
     """The right of way of a vehicle (entry phase ``in_phase``, approach phase ``app_phase``)
     over vehicle j at a zone whose lanes' ranks give ``static``: a vehicle clearing the junction
@@ -390,14 +361,13 @@ def _cuts_off(w, F, I, B, path, pathd, light_stop, v0eff, tabs, ob, zb0, zb1, t_
             Lj, vj = F[LEN, w, j], F[V, w, j]
             Dj = pathd[j, m] + zb0 - 0.5 * Lj
             Ej = pathd[j, m] + zb1 + 0.5 * Lj
-            if not (Dj > 0.0 and Ej > 0.0 and Dj <= light_stop[j]):
+            if Ej <= 0.0 or Dj > light_stop[j]:
                 break
-            if mz:
-                Mj = pathd[j, m] + zb1 - 0.5 * Lj
-                if Mj > M0:  # j behind the ego: it follows it after the merge
-                    if _forces_braking(F, w, j, v0eff[j], Mj - vj * t_m - F[LEN, w, 0], v_m):
-                        return True
-            elif travel_time(Dj, vj, 0.0, vj) < t_clear:
+            if mz:  # one behind the ego's front at the merge point, inside the zone or not
+                Mj = pathd[j, m] + tabs.LF[ob, 3] - 0.5 * Lj  # LF_LENGTH: the merge point is the lane's end
+                if Mj > M0 and _forces_braking(F, w, j, v0eff[j], Mj - vj * t_m - F[LEN, w, 0], v_m):
+                    return True
+            elif Dj > 0.0 and travel_time(Dj, vj, 0.0, vj) < t_clear:
                 return True
             break
     return False

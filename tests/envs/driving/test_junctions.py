@@ -195,10 +195,7 @@ def _ego_into_ring(ring_car_ahead: float):
     w.route_i[0] = 1
     env.unwrapped.core.prev_progress[0] = w.ego_progress()[0]
     zb = _zone_start(r, ring_before, entry)
-    lane, s = ring_before, zb - ring_car_ahead - 2.5
-    while s < 0:  # further back along the ring
-        lane = int(r.lane_pred[lane, 0])
-        s += r.lane_length[lane]
+    lane, s = _ring_back(r, ring_before, zb - ring_car_ahead - 2.5)
     w.place_obstacle(0, 1, lane, s, kind=TRAFFIC, speed=9.0)
     failed = False
     for _ in range(45):
@@ -251,8 +248,9 @@ def _entry_and_ring_car(entry_s_from_zone, entry_speed, ring_from_merge, seconds
     """A car on roundabout entry 0 (its front ``entry_s_from_zone`` m past the start of its merge
     zone, at ``entry_speed``) and a ring car at 9 m/s whose front is ``ring_from_merge`` m
     before the merge point, staying on the ring. Returns (which reached the ring lane after the
-    merge first, the ring car's lowest speed [m/s] and acceleration [m/s^2] after ``settle`` [s]:
-    placed on the curved ring, it adapts to the curve's speed cap at first)."""
+    merge first, the ring car's lowest speed [m/s] and acceleration [m/s^2] after ``settle`` [s]
+    (placed on the curved ring, it adapts to the curve's speed cap at first), and the closest
+    the two cars' centres came [m])."""
     w, yl, ring = _roundabout_scene(None)
     r = w.road
     ring_next = int(r.lane_succ[yl, 0])
@@ -260,22 +258,23 @@ def _entry_and_ring_car(entry_s_from_zone, entry_speed, ring_from_merge, seconds
     lane, s = _ring_back(r, ring, r.lane_length[ring] - ring_from_merge - 2.5)
     w.place_obstacle(0, 2, lane, s, kind=TRAFFIC, speed=9.0)
     w.turn[0, 2] = -1  # successor 0: the ring's continuation at every exit
-    first, vmin, amin = None, np.inf, np.inf
+    first, vmin, amin, closest = None, np.inf, np.inf, np.inf
     for t in range(int(seconds * 15)):
         w.step(np.zeros(1), np.zeros(1))
         if first is None and ring_next in (w.lane[0, 1], w.lane[0, 2]):
             first = "entry" if w.lane[0, 1] == ring_next else "ring"
         if t >= settle * 15:
             vmin, amin = min(vmin, w.v[0, 2]), min(amin, w.acc[0, 2])
-    return first, vmin, amin
+        closest = min(closest, np.hypot(w.x[0, 1] - w.x[0, 2], w.y[0, 1] - w.y[0, 2]))
+    return first, vmin, amin, closest
 
 
 def test_roundabout_entry_accepts_a_critical_headway_of_about_five_seconds(monkeypatch):
     """A car waiting at its give-way line enters in front of a ring car 5.5 s (49.5 m) from the
     merge point (single-lane roundabout entries accept about 5 s, HCM 6th ed. ch. 22), and the
     ring car barely brakes; it waits for one 2 s away."""
-    first, vmin, amin = _entry_and_ring_car(-1.0, 0.0, 5.5 * 9.0, 10.0)
-    assert first == "entry" and amin > -1.5
+    first, vmin, amin, closest = _entry_and_ring_car(-1.0, 0.0, 5.5 * 9.0, 10.0)
+    assert first == "entry" and amin > -1.5 and closest > 10.0
     assert _entry_and_ring_car(-1.0, 0.0, 2.0 * 9.0, 10.0)[0] == "ring"
     # control: the crossing rule (clear the zone, then the 3 s critical gap) made it wait, which
     # starved the entries of a busy ring
@@ -286,10 +285,11 @@ def test_roundabout_entry_accepts_a_critical_headway_of_about_five_seconds(monke
 def test_ring_car_follows_a_car_merging_ahead_instead_of_stopping(monkeypatch):
     """A car already inside its merge zone at 5 m/s, a ring car 20 m before the merge point: the
     ring car follows it (IDM) rather than braking to stop before the zone."""
-    _, vmin, amin = _entry_and_ring_car(1.0, 5.0, 20.0, 6.0, settle=0.0)
-    assert vmin > 4.5 and amin > -5.0
+    first, vmin, amin, closest = _entry_and_ring_car(1.0, 5.0, 20.0, 6.0, settle=0.0)
+    assert first == "entry" and closest > 5.0 + 2.0  # it joined first, and the ring car kept a gap behind it
+    assert vmin > 4.5 and amin > -4.0
     _all_crossings(monkeypatch)  # control: it brakes at its emergency limit for the car in the zone
-    _, vmin, amin = _entry_and_ring_car(1.0, 5.0, 20.0, 6.0, settle=0.0)
+    _, vmin, amin, _ = _entry_and_ring_car(1.0, 5.0, 20.0, 6.0, settle=0.0)
     assert amin < -7.9 and vmin < 3.0
 
 
@@ -306,20 +306,22 @@ def _follow_through_split(behind):
     w.set_script(0, 1, acc=0.0)
     w.place_obstacle(0, 2, ring_next, r.lane_length[ring_next] - behind - 2.5, kind=TRAFFIC, speed=8.0)
     w.turn[0, 2] = -1 - succ.index(ring_on)
-    vmin, amin = np.inf, np.inf
+    vmin, amin, closest, travelled = np.inf, np.inf, np.inf, 0.0
     for t in range(5 * 15):
         w.step(np.zeros(1), np.zeros(1))
+        travelled += w.v[0, 2] * w.dt
         if t > 3:
             vmin, amin = min(vmin, w.v[0, 2]), min(amin, w.acc[0, 2])
-    assert r.specs[r.lane_sec[w.lane[0, 2]]].name == "ring"
-    return vmin, amin
+        closest = min(closest, np.hypot(w.x[0, 1] - w.x[0, 2], w.y[0, 1] - w.y[0, 2]))
+    assert travelled > 20.0 and r.specs[r.lane_sec[w.lane[0, 2]]].name == "ring"  # it went on round the ring
+    return vmin, amin, closest
 
 
 def test_ring_car_follows_an_exiting_car_through_the_split(monkeypatch):
     """Where an exit leaves the ring, the car staying on follows the one leaving until they part,
     instead of stopping before the split until it has left."""
-    vmin, amin = _follow_through_split(10.0)
-    assert vmin > 5.0 and amin > -3.0
+    vmin, amin, closest = _follow_through_split(10.0)
+    assert vmin > 5.0 and amin > -3.0 and closest > 5.0 + 2.0  # behind it, at least its minimum gap
     _all_crossings(monkeypatch)  # control: first come, first served: it stops hard for the one inside
-    vmin, amin = _follow_through_split(10.0)
+    vmin, amin, _ = _follow_through_split(10.0)
     assert amin < -7.9 and vmin < 3.0
