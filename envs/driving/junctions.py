@@ -230,22 +230,21 @@ def give_way(w, F, I, B, path, pathd, light_stop, v0eff, tabs, conf0, nconf, zon
                 # front bumper to the point the two lanes share: a merge's lane ends, a split's lane starts
                 ref_i, ref_j = (0.0, 0.0) if sz else (tabs.LF[la, 3], tabs.LF[ob, 3])  # LF_LENGTH
                 Ri = pathd[i, k] + ref_i - 0.5 * Li
-                if i == 0 and not sz and -2.0 < Di <= 0.0 < Ei:  # (at a split, the one behind follows the one ahead)
-                    ego_failed = ego_failed or _cuts_off(w, F, I, B, path, pathd, light_stop, v0eff, tabs, ob, zones[c, 2],
-                                                         zones[c, 3], travel_time(Ei, vi, ai, vmax_i), prio[c], in_phase,
-                                                         app_phase, mz, Ri, travel_time(Ri, vi, ai, vmax_i),
-                                                         speed_after(Ri, vi, ai, vmax_i))
                 if Ei <= 0.0:  # cleared it
                     continue
+                t_i_clear = travel_time(Ei, vi, ai, vmax_i)
+                t_i_merge = travel_time(Ri, vi, ai, vmax_i)
+                v_i_merge = speed_after(Ri, vi, ai, vmax_i)
+                if i == 0 and not sz and -2.0 < Di <= 0.0:  # (at a split, the one behind follows the one ahead)
+                    ego_failed = ego_failed or _cuts_off(w, F, I, B, path, pathd, light_stop, v0eff, tabs, ob, zones[c, 2],
+                                                         zones[c, 3], ref_j, t_i_clear, prio[c], in_phase, app_phase, mz,
+                                                         Ri, t_i_merge, v_i_merge)
                 i_inside = Di <= 0.0
                 if i_inside and not (mz or sz):  # inside a crossing: i goes on
                     continue
                 if not i_inside and Di > light_stop[i]:  # i stops at a light before this zone anyway
                     continue
-                t_i_clear = travel_time(Ei, vi, ai, vmax_i)
                 t_i_arrive = travel_time(Di, vi, ai, vmax_i)
-                t_i_merge = travel_time(Ri, vi, ai, vmax_i)
-                v_i_merge = speed_after(Ri, vi, ai, vmax_i)
                 for j in range(nv):
                     if j == i or not B[ACTIVE, w, j] or I[KIND, w, j] == STATIC:
                         continue
@@ -342,9 +341,9 @@ def effective_priority(tabs, path, j, static, in_phase, app_phase):
 
 
 @no_alloc
-def _cuts_off(w, F, I, B, path, pathd, light_stop, v0eff, tabs, ob, zb0, zb1, t_clear, static, in_phase, app_phase, mz, M0,
-              t_m, v_m):
-    """Whether a vehicle with the right of way on lane ``ob`` (zone ``zb0..zb1`` on it) would
+def _cuts_off(w, F, I, B, path, pathd, light_stop, v0eff, tabs, ob, zb0, zb1, zref, t_clear, static, in_phase, app_phase, mz,
+              M0, t_m, v_m):
+    """Whether a vehicle with the right of way on lane ``ob`` (zone ``zb0..zb1`` on it, merge point ``zref``) would
     reach the zone within ``t_clear`` [s] at its present speed, not stopping at a light first;
     at a merge (``mz``: the ego's front ``M0`` [m] before the merge point, reached in ``t_m``
     [s] at ``v_m`` [m/s]), whether one behind it, driving on at its present speed, would then be
@@ -364,7 +363,7 @@ def _cuts_off(w, F, I, B, path, pathd, light_stop, v0eff, tabs, ob, zb0, zb1, t_
             if Ej <= 0.0 or Dj > light_stop[j]:
                 break
             if mz:  # one behind the ego's front at the merge point, inside the zone or not
-                Mj = pathd[j, m] + tabs.LF[ob, 3] - 0.5 * Lj  # LF_LENGTH: the merge point is the lane's end
+                Mj = pathd[j, m] + zref - 0.5 * Lj
                 if Mj > M0 and _forces_braking(F, w, j, v0eff[j], Mj - vj * t_m - F[LEN, w, 0], v_m):
                     return True
             elif Dj > 0.0 and travel_time(Dj, vj, 0.0, vj) < t_clear:
