@@ -74,7 +74,7 @@ _register(
     "Top-down 4-lane highway, 50 IDM/MOBIL vehicles, meta-actions at 1 Hz, batched natively",
     entry_point="envs.driving.env:HighwayEnv",
     vector_entry_point="envs.driving.env:HighwayVectorEnv",
-    max_episode_steps=60,
+    max_episode_steps=75,
 )
 _register(
     "simdrive/Merge-v0",

@@ -34,6 +34,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "max_lateral_accel": (1.0, 15.0),
     "max_steer_rate": (0.05, 10.0),
     "truck_share": (0.0, 1.0),
+    "disturbance_rate": (0.0, 1.0),
     "max_speed": (1.0, 80.0),
     "lidar_beams": (1, 4096),
     "lidar_fov": (1e-3, 2 * np.pi),
@@ -81,6 +82,11 @@ class DrivingConfig:
     density_range: tuple[float, float] = (0.6, 1.0)  # traffic kept on the map, drawn per episode, fraction of `vehicles` [-]
     traffic_speed_range: tuple[float, float] = (0.8, 1.0)  # traffic desired-speed factor, drawn per episode [-]
     truck_share: float = 0.0  # share of traffic that are trucks (9 m long, 65% of the desired speed) [-]
+    # speed disturbances: a traffic driver slows to a fraction of its desired speed (braking comfortably),
+    # holds it, then speeds up again; vehicles behind brake in turn (envs/driving/disturbances.py)
+    disturbance_rate: float = 0.0  # disturbances per traffic driver per second [1/s]
+    disturbance_depth: tuple[float, float] = (0.2, 0.5)  # desired-speed factor while disturbed, drawn per disturbance [-]
+    disturbance_hold: tuple[float, float] = (3.0, 8.0)  # time held at that factor, drawn per disturbance [s]
     emergency_decel: float = 8.0  # traffic's hardest braking; comfortable braking is 2.5-4 by driver style [m/s^2]
     max_lateral_accel: float = 7.0  # friction limit on every vehicle's lateral acceleration [m/s^2]
     max_steer_rate: float = 0.8  # front-wheel angle rate limit of every vehicle [rad/s]
@@ -146,6 +152,12 @@ class DrivingConfig:
             lo, hi = getattr(self, name)
             if not 0 <= lo <= hi:
                 raise ValueError(f"{type(self).__name__}.{name}={(lo, hi)!r}: must be 0 <= low <= high")
+        lo, hi = self.disturbance_depth
+        if not 0.05 <= lo <= hi <= 1.0:
+            raise ValueError(f"{type(self).__name__}.disturbance_depth={(lo, hi)!r}: must be 0.05 <= low <= high <= 1")
+        lo, hi = self.disturbance_hold
+        if not 0.0 <= lo <= hi <= 600.0:
+            raise ValueError(f"{type(self).__name__}.disturbance_hold={(lo, hi)!r}: must be 0 <= low <= high <= 600 [s]")
         if self.density_range[1] > 1.0 or self.traffic_speed_range[1] > 2.0:
             raise ValueError(f"{type(self).__name__}: density_range is at most 1, traffic_speed_range at most 2")
         if min(self.target_speeds) < 0 or max(self.target_speeds) > self.max_speed:
@@ -169,6 +181,8 @@ class DrivingConfig:
             spawn_spacing=self.spawn_spacing, density_range=tuple(self.density_range),
             speed_factor_range=tuple(self.traffic_speed_range), emergency_decel=self.emergency_decel,
             max_lateral_accel=self.max_lateral_accel, max_steer_rate=self.max_steer_rate, truck_share=self.truck_share,
+            disturbance_rate=self.disturbance_rate, disturbance_depth=tuple(self.disturbance_depth),
+            disturbance_hold=tuple(self.disturbance_hold),
         )
 
     def build_map(self) -> maps.Map:  # pragma: no cover - overridden
@@ -214,6 +228,9 @@ class HighwayConfig(DrivingConfig):
     lane_width: float = 4.0  # [m]
     speed_limit: float = 30.0  # [m/s]
     route_length: float = 750.0  # distance to drive to complete the route [m]
+    # about once every 30 s per driver: no fixed action list drives the route (issue 8's blind replay:
+    # 22% of seeds with none, 10% with these; benchmarks/expert_quality.py)
+    disturbance_rate: float = 1.0 / 30.0  # [1/s]
     target_speeds: tuple[float, ...] = (0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0)  # meta-action speed levels [m/s]
     # 4 lanes of dense traffic: with 5 neighbours the own-lane leader within 60 m was listed in 27% of the
     # expert's steps, with 10 in all (tests/envs/test_driving_reward_defaults.py); learned policies rear-ended it

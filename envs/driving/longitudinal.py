@@ -14,7 +14,7 @@ from . import occupancy as occ
 from .junctions import AMBER, RED, light_state
 from .params import P_AMBER, P_BIG, P_DT, P_COURTESY, P_CYCLE, P_EMERG, P_MERGE_LOOK
 from .rng import uniform1
-from .state import (ACC, ACTIVE, AMAX, HOPS, BCOMF, EGO, HT, IGNORE, KIND, LANE, LEN, LIGHT_T0, POL, ROUTE_I, S, S0, SPEED_FACTOR,
+from .state import (ACC, ACTIVE, AMAX, HOPS, BCOMF, DIST_DROP, EGO, HT, IGNORE, KIND, LANE, LEN, LIGHT_T0, POL, ROUTE_I, S, S0, SPEED_FACTOR,
                     STATIC, T, TLANE, TRAFFIC, TURN, V, V0F)
 from .tables import LF_LENGTH, LF_SPEED, LI_ENDS, LI_LEFT, LI_LIGHT, LI_NSUCC, LI_RIGHT, LI_SEC, SF_LENGTH, SG_VCAP
 from .traffic import acc_model, idm
@@ -115,6 +115,15 @@ def light_stops(w, F, I, B, WI, WF, tabs, P, override, path, pathd, out):
 
 
 @no_alloc
+def traffic_factor(w, i, F, I, sf):
+    """Factor [-] on vehicle i's desired speed beyond its style's: for traffic, the episode's speed
+    factor ``sf`` less the drop of a speed disturbance under way (disturbances.py); 1 for the others."""
+    if I[KIND, w, i] != TRAFFIC:
+        return 1.0
+    return sf * (1.0 - F[DIST_DROP, w, i])
+
+
+@no_alloc
 def desired_speed(w, i, F, tabs, path, pathd, seg, factor):
     """Desired speed [m/s] of vehicle i: its lane's limit times its style factor and ``factor``
     (the episode's traffic speed factor, 1 for the ego), lowered ahead of slower lanes and of
@@ -142,7 +151,7 @@ def desired_speeds(w, F, I, B, WF, tabs, path, pathd, segs, out):
         out[i] = 0.0
         if not B[ACTIVE, w, i] or I[KIND, w, i] == STATIC:
             continue
-        out[i] = desired_speed(w, i, F, tabs, path, pathd, segs[i], sf if I[KIND, w, i] == TRAFFIC else 1.0)
+        out[i] = desired_speed(w, i, F, tabs, path, pathd, segs[i], traffic_factor(w, i, F, I, sf))
 
 
 @no_alloc
@@ -230,7 +239,7 @@ def accelerations(w, F, I, B, WF, tabs, P, n, key, lane_of, veh, prim, sec, path
             gap, vl, j = merge_gap[i], merge_v[i], merge_slot[i]
         lead_gap[i], lead_v[i], lead_slot[i] = gap, vl, j
         acc = acc_model(v, v0, gap, vl, F[ACC, w, j] if j >= 0 else 0.0, a, b, T_, s0)
-        acc = min(acc, speed_limits_ahead(w, i, F, tabs, path, pathd, segs[i], sf if I[KIND, w, i] == TRAFFIC else 1.0))
+        acc = min(acc, speed_limits_ahead(w, i, F, tabs, path, pathd, segs[i], traffic_factor(w, i, F, I, sf)))
         p0 = path[i, 0]
         if tabs.LI[p0, LI_ENDS]:  # keep speed for merging as long as a comfortable stop at the end remains possible
             g = pathd[i, 1] - 0.5 * F[LEN, w, i] - s0

@@ -12,8 +12,9 @@ import numpy as np
  P_KEEP_RIGHT, P_SPEED_GAIN, P_CRIT_GAP, P_COURTESY, P_SPAWN_CLEAR, P_EGO_CLEAR, P_LC_STEPS, P_SPAWN_TRIES, P_BIG,
  P_AMBER, P_CYCLE, P_WIN0, P_WIN1, P_WINDOW_MODE, P_START_S, P_LANE_MODE, P_STYLE_C0, P_STYLE_C1, P_DENS_LO, P_DENS_HI,
  P_SPEEDF_LO, P_SPEEDF_HI, P_EGO_SPEED, P_VEHICLES, P_VEH_LEN, P_VEH_WID, P_WHEELBASE, P_MERGE_LOOK, P_SPREAD,
- P_START_JITTER, P_EGO_SPEED_JITTER, P_MERGE_SAFE_DECEL, P_TRUCK_SHARE) = range(43)
-NP = 43
+ P_START_JITTER, P_EGO_SPEED_JITTER, P_MERGE_SAFE_DECEL, P_TRUCK_SHARE, P_DIST_RATE, P_DIST_DEPTH_LO, P_DIST_DEPTH_HI,
+ P_DIST_HOLD_LO, P_DIST_HOLD_HI) = range(48)
+NP = 48
 
 
 def pack(p, m, lane_mode: bool, big: float) -> np.ndarray:
@@ -34,6 +35,8 @@ def pack(p, m, lane_mode: bool, big: float) -> np.ndarray:
         P_VEHICLES: p.vehicles, P_VEH_LEN: p.vehicle_length, P_VEH_WID: p.vehicle_width, P_WHEELBASE: p.wheelbase,
         P_MERGE_LOOK: 80.0, P_SPREAD: p.speed_spread, P_START_JITTER: p.ego_start_jitter, P_EGO_SPEED_JITTER: p.ego_speed_jitter,
         P_MERGE_SAFE_DECEL: p.merge_safe_decel, P_TRUCK_SHARE: p.truck_share,
+        P_DIST_RATE: p.disturbance_rate, P_DIST_DEPTH_LO: p.disturbance_depth[0], P_DIST_DEPTH_HI: p.disturbance_depth[1],
+        P_DIST_HOLD_LO: p.disturbance_hold[0], P_DIST_HOLD_HI: p.disturbance_hold[1],
     }
     for k, v in values.items():
         out[k] = v

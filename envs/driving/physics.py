@@ -23,6 +23,7 @@ from .lanechange import choose_lane
 from .longitudinal import accelerations, choose_next, cooperative_merging, desired_speeds, light_stops, paths, route_next
 from .params import (P_AMBER, P_BIG, P_CRIT_GAP, P_CYCLE, P_EGO_ACCEL, P_EGO_BRAKE, P_EMERG, P_LANE_MODE, P_LATACC,
                      P_LC_STEPS, P_MAX_STEER, P_SPAWN_TRIES, P_SPEED_GAIN, P_STEER_RATE, P_VMAX, P_DT)
+from . import disturbances
 from .spawning import recycle
 from .state import (ACC, ACTIVE, ALAT, AT_FAULT, EGO_STOP, FAILED_YIELD, HOPS, BEST, CRASHED, CTYPE, D, DESIRED, EGO, EGO_TARGET, H, HIT, HIT_NONE,
                     HIT_OBSTACLE, HIT_SLOT, HIT_VEHICLE, KIND, LANE, LEAD_ACC, LEAD_DV, LEAD_GAP, LEN, LIGHT_T0, NEXT, OFFROAD,
@@ -113,6 +114,7 @@ def step_worlds(F, I, B, WF, WI, WB, seeds, tabs, P, override, ego_steer, ego_ac
     lane_mode = P[P_LANE_MODE] > 0.5
     for w in range(n):
         _segments(w, F, I, B, tabs, scratch[13])
+        disturbances.update(F, I, B, WF, WI, seeds, tabs, P, w)
         decide(w, F, I, B, WF, WI, WB, tabs, P, override, scratch, False, False)
         _move(w, F, I, B, WF, WI, WB, tabs, P, override, lane_mode, ego_steer[w], ego_acc[w])
         _ego_events(w, F, I, B, WI, WB, tabs)

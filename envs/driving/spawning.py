@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .jit import kernel, no_alloc
+from .disturbances import clear as clear_disturbance
 from .geometry import to_world
 from .params import (P_DENS_HI, P_DENS_LO, P_EGO_CLEAR, P_EGO_SPEED, P_SPAWN_CLEAR, P_SPEEDF_HI, P_SPEEDF_LO, P_START_S,
                      P_STYLE_C0, P_STYLE_C1, P_VEH_LEN, P_VEH_WID, P_VEHICLES, P_WHEELBASE, P_WIN0, P_WIN1, P_WINDOW_MODE,
@@ -47,6 +48,7 @@ def draw_vehicle(F, I, P, w, i, seed, counter):
     """Draw slot i's driver (style and own desired-speed factor) and body: a car, or with
     probability ``truck_share`` a truck (longer, slower, accelerating and braking more gently)."""
     c, k = np.uint64(counter), np.uint64(i)
+    clear_disturbance(F, w, i)
     set_style(F, I, w, i, draw_style(P, uniform1(seed, c, k, PUR_STYLE)), spread(P, uniform1(seed, c, k, PUR_V0F)))
     if uniform1(seed, c, k, PUR_TRUCK) < P[P_TRUCK_SHARE]:
         F[LEN, w, i], F[WID, w, i], F[WBASE, w, i] = TRUCK_LENGTH, TRUCK_WIDTH, TRUCK_WHEELBASE
@@ -149,6 +151,7 @@ def reset_world(F, I, B, WF, WI, WB, seeds, tabs, P, w):
         B[IGNORE, w, i] = False
         F[SACC, w, i] = np.nan
         I[SLANE, w, i] = -1
+        clear_disturbance(F, w, i)
         F[LEN, w, i], F[WID, w, i], F[WBASE, w, i] = P[P_VEH_LEN], P[P_VEH_WID], P[P_WHEELBASE]
         F[X, w, i], F[Y, w, i], F[V, w, i] = 1e6, 1e6, 0.0
         I[KIND, w, i] = EGO if i == 0 else (TRAFFIC if i <= nveh else STATIC)

@@ -59,6 +59,11 @@ class WorldParams:
     density_range: tuple[float, float] = (0.6, 1.0)  # traffic kept on the map per episode, fraction of `vehicles` [-]
     speed_factor_range: tuple[float, float] = (0.8, 1.0)  # traffic desired-speed factor per episode [-]
     truck_share: float = 0.0  # share of traffic that are trucks: 9 m long, 65% of the desired speed, gentle [-]
+    # speed disturbances (disturbances.py): each traffic driver now and then slows to a fraction of its
+    # desired speed, braking comfortably, holds it and speeds up again (a stop-and-go wave's seed)
+    disturbance_rate: float = 0.0  # disturbances per traffic driver per second [1/s]
+    disturbance_depth: tuple[float, float] = (0.2, 0.5)  # desired-speed factor while disturbed, drawn per disturbance [-]
+    disturbance_hold: tuple[float, float] = (3.0, 8.0)  # time held at that factor, drawn per disturbance [s]
     speed_spread: float = 0.4  # each vehicle's desired speed is its style's times U(1 - spread/2, 1 + spread/2) [-]
     ego_start_jitter: float = 10.0  # the ego starts within +-this of the map's start position [m]
     ego_speed_jitter: float = 0.2  # and at ego_speed times U(1 - jitter, 1) [-]

@@ -14,6 +14,7 @@ A suite file::
         map_params: {lanes: 3}        # the environment's map keys (see `simdrive envs`)
         ego: {lane: 1, speed: [20, 25]}
         traffic: {vehicles: 30, spacing: 25, styles: [0.6, 0.2, 0.2], speed_factor: [0.9, 1.1]}
+                                      # (also disturbances: speed disturbances per driver [1/s], default 0)
         events:
           - action: cut_in
             trigger: {time: [3, 5]}   # start | time | ego_distance | gap | ttc
@@ -92,6 +93,9 @@ class TrafficSpec:
     spacing: float | None = None  # placement slot spacing, the density [m]
     styles: tuple[float, float, float] | None = None  # normal / aggressive / defensive probabilities [-]
     speed_factor: Param | None = None  # factor on each starting vehicle's desired speed [-]
+    # speed disturbances per traffic driver (envs/driving/disturbances.py); 0 unless the scenario asks,
+    # so that a scenario's traffic does only what it describes [1/s]
+    disturbances: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -169,6 +173,7 @@ def sample(suite: SuiteSpec, sc: ScenarioSpec, repetition: int) -> Sampled:
         kw["spawn_spacing"] = t.spacing
     if t.styles is not None:
         kw["style_probs"] = tuple(t.styles)
+    kw["disturbance_rate"] = t.disturbances
     events = []
     for i, e in enumerate(sc.events):
         cls = S.ACTIONS[e.action]
@@ -317,7 +322,7 @@ def _scenario(v: _V, raw, source: str) -> ScenarioSpec:
         int(v.at("ego").at("lane").number(ego_raw["lane"], 0, 16, integer=True)) if "lane" in ego_raw else None,
         v.at("ego").at("speed").param(ego_raw["speed"], 0.0, 60.0) if "speed" in ego_raw else None,
     )
-    tr = v.at("traffic").mapping(d.get("traffic", {}) or {}, ("vehicles", "spacing", "styles", "speed_factor"))
+    tr = v.at("traffic").mapping(d.get("traffic", {}) or {}, ("vehicles", "spacing", "styles", "speed_factor", "disturbances"))
     tv = v.at("traffic")
     styles = None
     if "styles" in tr:
@@ -335,6 +340,7 @@ def _scenario(v: _V, raw, source: str) -> ScenarioSpec:
         float(tv.at("spacing").number(tr["spacing"], 6.0, 500.0)) if "spacing" in tr else None,
         styles,
         tv.at("speed_factor").param(tr["speed_factor"], 0.2, 2.0) if "speed_factor" in tr else None,
+        float(tv.at("disturbances").number(tr["disturbances"], 0.0, 1.0)) if "disturbances" in tr else 0.0,
     )
     evs = d.get("events", []) or []
     if not isinstance(evs, list):

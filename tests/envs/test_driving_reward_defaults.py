@@ -41,16 +41,21 @@ def hold_speed_value(env_id: str, speed: float, gamma: float, **overrides) -> tu
 @pytest.mark.parametrize("env_id", ["simdrive/Highway-v0", "simdrive/Merge-v0"])
 @pytest.mark.parametrize("gamma", [0.95, 0.99])
 def test_finishing_outvalues_crawling_to_the_time_limit(env_id, gamma):
-    crawl, crawl_done = hold_speed_value(env_id, 10.0, gamma)
-    assert not crawl_done, "10 m/s must be too slow to finish (else the comparison says nothing)"
-    for speed in (15.0, 20.0, 25.0, 30.0):
-        value, done = hold_speed_value(env_id, speed, gamma)
-        assert done and value > crawl, (env_id, gamma, speed, value, crawl)
+    """The crawl is the fastest meta level that does not finish the route in the time limit."""
+    held = {speed: hold_speed_value(env_id, speed, gamma) for speed in (5.0, 10.0, 15.0, 20.0, 25.0, 30.0)}
+    slow = [speed for speed, (_, done) in held.items() if not done]
+    assert slow, "some level must be too slow to finish (else the comparison says nothing)"
+    crawl_speed = max(slow)
+    crawl = held[crawl_speed][0]
+    for speed, (value, done) in held.items():
+        if speed > crawl_speed:
+            assert done and value > crawl, (env_id, gamma, speed, value, crawl_speed, crawl)
 
 
 def test_control_the_old_highway_goal_reward_made_crawling_optimal():
-    crawl, _ = hold_speed_value("simdrive/Highway-v0", 10.0, 0.99, goal_reward=1.0)
-    finishing = [hold_speed_value("simdrive/Highway-v0", speed, 0.99, goal_reward=1.0)[0] for speed in (15.0, 20.0, 25.0)]
+    old = dict(goal_reward=1.0, max_episode_steps=60)  # the old goal reward and time limit
+    crawl, _ = hold_speed_value("simdrive/Highway-v0", 10.0, 0.99, **old)
+    finishing = [hold_speed_value("simdrive/Highway-v0", speed, 0.99, **old)[0] for speed in (15.0, 20.0, 25.0)]
     assert max(finishing) < crawl
 
 
