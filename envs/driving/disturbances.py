@@ -4,11 +4,13 @@ few seconds and speeds up again. Vehicles behind brake in turn, so the disturban
 upstream as a small stop-and-go wave: traffic ahead of the ego does not keep one speed, and an
 episode cannot be driven without watching it (issue 8's blind-replay measure).
 
-A disturbance lowers the driver's desired-speed factor from 1 to ``depth`` at the rate its
-comfortable deceleration ``b`` allows (the desired speed falls by ``b`` per second), holds it for
-``hold`` seconds, then raises it back at its maximum acceleration ``a``; the driver model (IDM
-against its leader, every other constraint as usual) does the rest, so braking stays within the
-driver's bounds and a disturbed vehicle still follows the vehicle ahead of it. Each undisturbed
+A disturbance lowers the driver's desired-speed factor from 1 to ``depth`` (its desired speed
+falls by ``DOWN_RATE`` x its comfortable deceleration ``b`` per second), holds it for ``hold``
+seconds, then raises it back at its maximum acceleration ``a``; the driver model (IDM against its
+leader, every other constraint as usual) does the rest, so a disturbed vehicle still follows the
+vehicle ahead of it. IDM lags behind a falling desired speed and then brakes harder than the
+desired speed falls: at ``DOWN_RATE`` = 0.8 the braking peaks at about ``b`` on a free road (within
+5%, tests/envs/driving/test_disturbances.py): the driver brakes as hard as it comfortably would. Each undisturbed
 traffic driver starts one with probability ``rate`` x period at every lane-change period, drawn
 from counter-based random numbers: the same seed gives the same disturbances in a batch or alone.
 """
@@ -24,6 +26,7 @@ from .state import (ACTIVE, AMAX, BCOMF, DIST_DEPTH, DIST_DROP, DIST_HOLD, DIST_
                     V0F)
 from .tables import LF_SPEED
 
+DOWN_RATE = 0.8  # the desired speed falls at this fraction of the driver's comfortable deceleration [-]
 # draw purposes (spawning.py uses 0-13)
 PUR_DISTURB, PUR_DIST_DEPTH, PUR_DIST_HOLD = np.uint64(14), np.uint64(15), np.uint64(16)
 
@@ -38,8 +41,9 @@ def clear(F, w, i):
 def drop_at(age, full, hold, v_ref, b, a):
     """Drop of the desired-speed factor [-] ``age`` seconds into a disturbance of full drop ``full``
     [-] held ``hold`` [s], for a driver whose undisturbed desired speed is ``v_ref`` [m/s], with
-    comfortable deceleration ``b`` and maximum acceleration ``a`` [m/s^2]; negative once it is over."""
-    t_down = full * v_ref / b
+    comfortable deceleration ``b`` and maximum acceleration ``a`` [m/s^2]: down at ``DOWN_RATE * b / v_ref``
+    per second, held, up at ``a / v_ref`` per second; negative once it is over."""
+    t_down = full * v_ref / (DOWN_RATE * b)
     if age < t_down:
         return full * age / t_down
     if age < t_down + hold:

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 KERNEL_MODULES = ("jit", "lookahead", "rng", "traffic", "state", "tables", "params", "geometry", "occupancy", "junctions", "longitudinal",
+                  "disturbances",
                   "lanechange", "spawning", "collision", "physics", "world")
 
 

@@ -239,7 +239,8 @@ def accelerations(w, F, I, B, WF, tabs, P, n, key, lane_of, veh, prim, sec, path
             gap, vl, j = merge_gap[i], merge_v[i], merge_slot[i]
         lead_gap[i], lead_v[i], lead_slot[i] = gap, vl, j
         acc = acc_model(v, v0, gap, vl, F[ACC, w, j] if j >= 0 else 0.0, a, b, T_, s0)
-        acc = min(acc, speed_limits_ahead(w, i, F, tabs, path, pathd, segs[i], traffic_factor(w, i, F, I, sf)))
+        # the road's speeds ahead, not the driver's disturbed wish (IDM brings it down to that)
+        acc = min(acc, speed_limits_ahead(w, i, F, tabs, path, pathd, segs[i], sf if I[KIND, w, i] == TRAFFIC else 1.0))
         p0 = path[i, 0]
         if tabs.LI[p0, LI_ENDS]:  # keep speed for merging as long as a comfortable stop at the end remains possible
             g = pathd[i, 1] - 0.5 * F[LEN, w, i] - s0
