@@ -52,6 +52,19 @@ def test_sampling_is_seeded_per_repetition():
     assert all(lo <= d <= hi for d in decels) and max(decels) - min(decels) > 1.5  # the range is sampled
 
 
+def test_scenario_traffic_is_undisturbed_unless_the_scenario_asks(tmp_path):
+    """Highway's default traffic has speed disturbances; a scenario's traffic does only what the
+    scenario describes, unless it sets ``traffic.disturbances`` [1/s]."""
+    suite = load_suite("highway")
+    sc = next(s for s in suite.scenarios if s.name == "free_flow")
+    assert dict(sample(suite, sc, 0).env_kwargs)["disturbance_rate"] == 0.0
+    path = _suite_file(tmp_path, GOOD + "  traffic: {vehicles: 10, disturbances: 0.05}\n")
+    asked = load_suite(str(path))
+    assert dict(sample(asked, asked.scenarios[0], 0).env_kwargs)["disturbance_rate"] == 0.05
+    with pytest.raises(ScenarioError, match=r"traffic.disturbances: 2(\.0)? is out of range"):
+        load_suite(str(_suite_file(tmp_path, GOOD + "  traffic: {disturbances: 2}\n")))
+
+
 def _suite_file(tmp_path, scenario_yaml: str):
     (tmp_path / "suite.yaml").write_text("name: t\nscenarios:\n" + textwrap.indent(textwrap.dedent(scenario_yaml), "  "))
     return tmp_path / "suite.yaml"

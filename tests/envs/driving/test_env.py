@@ -35,6 +35,9 @@ def test_dict_observation_of_all_sensors():
         ({"lanes": 12}, "lanes"),
         ({"observation": ("radar",)}, "radar"),
         ({"action": "joystick"}, "action"),
+        ({"disturbance_rate": -0.1}, "disturbance_rate"),
+        ({"disturbance_depth": (0.6, 0.3)}, "disturbance_depth"),
+        ({"disturbance_hold": (-1.0, 2.0)}, "disturbance_hold"),
     ],
 )
 def test_config_errors_name_the_key(kwargs, match):
