@@ -71,7 +71,7 @@ _register(
 # Top-down driving simulator (envs/driving): natively batched with gymnasium.make_vec.
 _register(
     "simdrive/Highway-v0",
-    "Top-down 4-lane highway, 50 IDM/MOBIL vehicles, meta-actions at 1 Hz, batched natively",
+    "Top-down 4-lane highway, 50 IDM/MOBIL vehicles (with speed disturbances): 750 m in 75 s, meta-actions at 1 Hz, batched natively",
     entry_point="envs.driving.env:HighwayEnv",
     vector_entry_point="envs.driving.env:HighwayVectorEnv",
     max_episode_steps=75,
