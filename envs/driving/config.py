@@ -228,8 +228,8 @@ class HighwayConfig(DrivingConfig):
     lane_width: float = 4.0  # [m]
     speed_limit: float = 30.0  # [m/s]
     route_length: float = 750.0  # distance to drive to complete the route [m]
-    # about once every 30 s per driver: no fixed action list drives the route (issue 8's blind replay:
-    # 22% of seeds with none, 10% with these; benchmarks/expert_quality.py)
+    # about once every 30 s per driver, so that no fixed action list drives the route (issue 8's blind
+    # replay of seed 0's expert actions on seeds 1-50: 22% success without, 16% with; benchmarks/expert_quality.py)
     disturbance_rate: float = 1.0 / 30.0  # [1/s]
     target_speeds: tuple[float, ...] = (0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0)  # meta-action speed levels [m/s]
     # 4 lanes of dense traffic: with 5 neighbours the own-lane leader within 60 m was listed in 27% of the
