@@ -202,7 +202,7 @@ class DrivingEnv(gym.Env):
 
     ## Observation space
     ``config.observation`` lists sensors; one gives its array, several a ``Dict``:
-    ``kinematics`` (1+K, 7) in [-1, 1]; ``lidar`` (beams, 2) = normalized distance, hit code
+    ``kinematics`` (2+K, 8) in [-1, 1]; ``lidar`` (beams, 2) = normalized distance, hit code
     (0 none, 1 vehicle, 2 road edge, 3 obstacle); ``occupancy`` (2, G, G) = vehicles, road;
     ``camera`` (H, W, 3) uint8 ego-centred top-down image rotated with the ego;
     ``birdseye`` (6 + history + 1, H, W) uint8 ChauffeurNet-style raster, one channel per kind

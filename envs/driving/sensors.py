@@ -182,20 +182,22 @@ class Lidar:
 class Kinematics:
     """The ego, what its road tells it, and its ``vehicles`` nearest neighbours, normalized.
 
-    Rows ``(2 + vehicles, 7)`` float32, all in [-1, 1]:
+    Rows ``(2 + vehicles, 8)`` float32, all in [-1, 1]:
 
     ======  =========================================================================================
     row 0   the ego: ``1, lateral offset from its lane centre / lane width, 0, speed / max_speed, 0,
-            cos, sin`` of its heading relative to the road
+            cos, sin`` of its heading relative to the road, ``acceleration / accel_scale``
     row 1   its road: ``light`` (1 if a traffic light governs its lane, else 0), ``light state``
             (+1 green, 0 amber, -1 red; 0 without a light), ``distance to that light's stop line
             / range``, ``route turn`` at the next junction (heading change / pi: +0.5 left, 0
             straight, -0.5 right), ``distance to that junction / range`` (0 inside it),
             ``speed limit / max_speed``, ``distance to the end of its lane / range`` if the lane
-            ends (1 otherwise)
-    rows 2+ the nearest vehicles within ``range``: ``presence, x, y, vx, vy, cos_h, sin_h`` with
-            position / ``range`` and velocity / ``max_speed`` relative to the ego in its frame
-            and heading relative to the ego's; absent rows are 0
+            ends (1 otherwise), 0
+    rows 2+ the nearest vehicles within ``range``: ``presence, x, y, vx, vy, cos_h, sin_h, ax``
+            with position / ``range`` and velocity / ``max_speed`` relative to the ego in its
+            frame, heading relative to the ego's, and its own acceleration along its heading /
+            ``accel_scale`` (what brake lights and a tracker show: a leader that starts braking
+            is seen before the gap closes); absent rows are 0
     ======  =========================================================================================
 
     Distances are clipped to ``range``.
@@ -204,12 +206,13 @@ class Kinematics:
     vehicles: int = 5  # neighbours listed [-]
     range: float = 100.0  # position normalization and visibility radius [m]
     max_speed: float = 40.0  # velocity normalization [m/s]
+    accel_scale: float = 8.0  # acceleration normalization: traffic's hardest braking [m/s^2]
 
     def space(self) -> SpaceSpec:
-        return SpaceSpec(-1.0, 1.0, (2 + self.vehicles, 7), np.float32)
+        return SpaceSpec(-1.0, 1.0, (2 + self.vehicles, 8), np.float32)
 
     def road_row(self, world) -> np.ndarray:
-        """(N, 7) row 1 of the observation (see the class docstring)."""
+        """(N, 8) row 1 of the observation (see the class docstring)."""
         r, n = world.road, world.n
         lane = world.tlane[:, 0]
         s, L = world.s[:, 0], world.length[:, 0]
@@ -229,7 +232,7 @@ class Kinematics:
         to_junction = np.where(j >= 0, world.route_cum[np.maximum(j, 0)] - world.route_cum[ri] - s, self.range)
         ends = world.lane_ends[lane]
         row = np.stack([has.astype(float), state, stop / self.range, turn, np.maximum(to_junction, 0.0) / self.range,
-                        r.lane_speed[lane] / self.max_speed, np.where(ends, to_end, self.range) / self.range], -1)
+                        r.lane_speed[lane] / self.max_speed, np.where(ends, to_end, self.range) / self.range, np.zeros(n)], -1)
         return np.clip(row, -1.0, 1.0)
 
     def observe(self, world) -> np.ndarray:
@@ -251,13 +254,14 @@ class Kinematics:
         pres = np.isfinite(take(key))
         dh = world.h - h0
         rows = np.stack([pres, take(fx) / self.range, take(fy) / self.range, take(rvx) / self.max_speed,
-                         take(rvy) / self.max_speed, np.cos(take(dh)), np.sin(take(dh))], -1)
+                         take(rvy) / self.max_speed, np.cos(take(dh)), np.sin(take(dh)), take(world.acc) / self.accel_scale], -1)
         rows = np.where(pres[..., None], rows, 0.0)
         if rows.shape[1] < K:
-            rows = np.concatenate([rows, np.zeros((n, K - rows.shape[1], 7))], 1)
+            rows = np.concatenate([rows, np.zeros((n, K - rows.shape[1], 8))], 1)
         e = (world.d[:, 0] - r.lane_offset[world.lane[:, 0]]) / r.lane_width[world.lane[:, 0]]
         eh = world.h[:, 0] - world.road_h[:, 0]
-        ego = np.stack([np.ones(n), e, np.zeros(n), world.v[:, 0] / self.max_speed, np.zeros(n), np.cos(eh), np.sin(eh)], -1)
+        ego = np.stack([np.ones(n), e, np.zeros(n), world.v[:, 0] / self.max_speed, np.zeros(n), np.cos(eh), np.sin(eh),
+                        world.acc[:, 0] / self.accel_scale], -1)
         out = np.concatenate([ego[:, None], self.road_row(world)[:, None], rows], 1)
         return np.clip(out, -1.0, 1.0).astype(np.float32)
 

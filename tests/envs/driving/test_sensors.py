@@ -58,15 +58,28 @@ def test_lidar_noise_is_seeded_and_only_on_hits(world):
     assert np.array_equal(a[0, ~hit], c[0, ~hit])
 
 
+def test_kinematics_shows_a_braking_neighbour_before_the_gap_closes(world):
+    """The neighbours' acceleration column (brake lights): a car ahead braking at 4 m/s^2 reads
+    -0.5 after one physics step, while its speed has barely changed."""
+    world.place_obstacle(0, 1, 1, 310.0, 5.0, 2.0, kind=TRAFFIC, speed=25.0)
+    world.set_script(0, 1, acc=-4.0)
+    world.step()
+    k = Kinematics(vehicles=3, range=100.0, max_speed=40.0).observe(world)[0]
+    assert k[2, 7] == pytest.approx(-0.5)
+    world.set_script(0, 1, acc=0.0)
+    world.step()
+    assert Kinematics(vehicles=3).observe(world)[0][2, 7] == pytest.approx(0.0)
+
+
 def test_kinematics_presence_and_relative_position(world):
     world.place_obstacle(0, 1, 1, 310.0, 5.0, 2.0, kind=TRAFFIC, speed=25.0)
     k = Kinematics(vehicles=3, range=100.0, max_speed=40.0).observe(world)[0]
-    assert k.shape == (5, 7)
+    assert k.shape == (5, 8)
     assert k[2, 0] == 1 and k[2, 1] == pytest.approx(0.1) and k[2, 2] == pytest.approx(0.04)
     assert k[2, 3] == pytest.approx(5.0 / 40.0)
     assert (k[3:] == 0).all()
     # the road row on a plain highway: no light, no junction, the lane's limit, no lane end
-    assert k[1].tolist() == pytest.approx([0.0, 0.0, 1.0, 0.0, 1.0, 30.0 / 40.0, 1.0])
+    assert k[1].tolist() == pytest.approx([0.0, 0.0, 1.0, 0.0, 1.0, 30.0 / 40.0, 1.0, 0.0])
 
 
 def test_kinematics_road_row_light_stop_line_and_route_turn():
