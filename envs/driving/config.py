@@ -84,7 +84,7 @@ class DrivingConfig:
     truck_share: float = 0.0  # share of traffic that are trucks (9 m long, 65% of the desired speed) [-]
     # speed disturbances: a traffic driver slows to a fraction of its desired speed (braking comfortably),
     # holds it, then speeds up again; vehicles behind brake in turn (envs/driving/disturbances.py)
-    disturbance_rate: float = 0.0  # disturbances per traffic driver per second [1/s]
+    disturbance_rate: float = 0.0  # disturbances a traffic driver starts per undisturbed second [1/s]
     disturbance_depth: tuple[float, float] = (0.2, 0.5)  # desired-speed factor while disturbed, drawn per disturbance [-]
     disturbance_hold: tuple[float, float] = (3.0, 8.0)  # time held at that factor, drawn per disturbance [s]
     emergency_decel: float = 8.0  # traffic's hardest braking; comfortable braking is 2.5-4 by driver style [m/s^2]
@@ -153,8 +153,8 @@ class DrivingConfig:
             if not 0 <= lo <= hi:
                 raise ValueError(f"{type(self).__name__}.{name}={(lo, hi)!r}: must be 0 <= low <= high")
         lo, hi = self.disturbance_depth
-        if not 0.05 <= lo <= hi <= 1.0:
-            raise ValueError(f"{type(self).__name__}.disturbance_depth={(lo, hi)!r}: must be 0.05 <= low <= high <= 1")
+        if not (0.05 <= lo <= hi <= 1.0 and lo < 1.0):
+            raise ValueError(f"{type(self).__name__}.disturbance_depth={(lo, hi)!r}: must be 0.05 <= low <= high <= 1, low < 1")
         lo, hi = self.disturbance_hold
         if not 0.0 <= lo <= hi <= 600.0:
             raise ValueError(f"{type(self).__name__}.disturbance_hold={(lo, hi)!r}: must be 0 <= low <= high <= 600 [s]")

@@ -12,8 +12,9 @@ vehicle ahead of it. IDM lags behind a falling desired speed and then brakes har
 desired speed falls: at ``DOWN_RATE`` = 0.8 the braking peaks at about ``b`` on a free road
 (within 5%, tests/envs/driving/test_disturbances.py), as hard as the driver comfortably brakes.
 Each undisturbed traffic driver starts one with probability ``rate`` x period at every
-lane-change period, drawn from counter-based random numbers: the same seed gives the same
-disturbances in a batch or alone.
+lane-change period (so ``rate`` counts per undisturbed second: on Highway, 1/30, a driver starts
+one about every 43 s and is disturbed about a third of the time), drawn from counter-based random
+numbers: the same seed gives the same disturbances in a batch or alone.
 """
 
 from __future__ import annotations
@@ -23,19 +24,19 @@ import numpy as np
 from .jit import no_alloc
 from .params import P_DIST_DEPTH_HI, P_DIST_DEPTH_LO, P_DIST_HOLD_HI, P_DIST_HOLD_LO, P_DIST_RATE, P_DT, P_LC_STEPS
 from .rng import uniform1
-from .state import (ACTIVE, AMAX, BCOMF, DIST_FULL, DIST_DROP, DIST_HOLD, DIST_T0, KIND, LANE, SPEED_FACTOR, T, TRAFFIC,
-                    V0F)
+from .state import (ACTIVE, AMAX, BCOMF, DIST_DROP, DIST_FULL, DIST_HOLD, DIST_T0, DIST_VREF, KIND, LANE, SPEED_FACTOR, T,
+                    TRAFFIC, V0F)
 from .tables import LF_SPEED
 
 DOWN_RATE = 0.8  # the desired speed falls at this fraction of the driver's comfortable deceleration [-]
-# draw purposes (spawning.py uses 0-13)
+# draw purposes, distinct from spawning.py's 0-13 under the same (seed, counter, slot) arguments
 PUR_DISTURB, PUR_DIST_FULL, PUR_DIST_HOLD = np.uint64(14), np.uint64(15), np.uint64(16)
 
 
 @no_alloc
 def clear(F, w, i):
     """Slot i's driver is not disturbed (a new vehicle, or a new episode)."""
-    F[DIST_T0, w, i], F[DIST_FULL, w, i], F[DIST_HOLD, w, i], F[DIST_DROP, w, i] = 0.0, 0.0, 0.0, 0.0
+    F[DIST_T0, w, i], F[DIST_FULL, w, i], F[DIST_HOLD, w, i], F[DIST_DROP, w, i], F[DIST_VREF, w, i] = 0.0, 0.0, 0.0, 0.0, 0.0
 
 
 @no_alloc
@@ -79,8 +80,10 @@ def update(F, I, B, WF, WI, seeds, tabs, P, w):
             F[DIST_T0, w, i] = t_now
             F[DIST_FULL, w, i] = 1.0 - (lo + (hi - lo) * uniform1(seed, c, k, PUR_DIST_FULL))
             F[DIST_HOLD, w, i] = P[P_DIST_HOLD_LO] + (P[P_DIST_HOLD_HI] - P[P_DIST_HOLD_LO]) * uniform1(seed, c, k, PUR_DIST_HOLD)
-        v_ref = max(tabs.LF[I[LANE, w, i], LF_SPEED] * F[V0F, w, i] * sf, 1.0)
-        drop = drop_at(t_now - F[DIST_T0, w, i], F[DIST_FULL, w, i], F[DIST_HOLD, w, i], v_ref, F[BCOMF, w, i], F[AMAX, w, i])
+            # fixed for the whole disturbance: a lane of another speed limit later must not shift its phases
+            F[DIST_VREF, w, i] = max(tabs.LF[I[LANE, w, i], LF_SPEED] * F[V0F, w, i] * sf, 1.0)
+        drop = drop_at(t_now - F[DIST_T0, w, i], F[DIST_FULL, w, i], F[DIST_HOLD, w, i], F[DIST_VREF, w, i], F[BCOMF, w, i],
+                       F[AMAX, w, i])
         if drop < 0.0:
             clear(F, w, i)
         else:

@@ -31,7 +31,7 @@ def _sensor(name: str, c: DrivingConfig):
     if name == "lidar":
         return S.Lidar(c.lidar_beams, c.lidar_fov, c.lidar_range, c.lidar_noise)
     if name == "kinematics":
-        return S.Kinematics(c.kinematics_vehicles, 100.0, c.max_speed)
+        return S.Kinematics(c.kinematics_vehicles, 100.0, c.max_speed, c.emergency_decel)
     if name == "occupancy":
         return S.OccupancyGrid(c.grid_cells, c.grid_cell_size)
     if name == "birdseye":
@@ -243,7 +243,9 @@ class DrivingEnv(gym.Env):
     (a scenario script, see :mod:`envs.driving.scenario`, played during that episode).
 
     ## Version history
-    - v0: initial version.
+    - v0: initial version. Changed in place before the first release (ids to be bumped from then on):
+      Highway's traffic got speed disturbances and its episodes 75 s instead of 60; the kinematics
+      observation got an 8th column, each vehicle's commanded acceleration.
     """
 
     metadata = {"render_modes": ["human", "rgb_array", "rgb_array_list"], "render_fps": 15}  # render_fps: set per instance
@@ -392,7 +394,8 @@ def _env_doc(summary: str) -> str:
 
 
 class HighwayEnv(DrivingEnv):
-    __doc__ = _env_doc("``simdrive/Highway-v0``: drive 1.5 km of a 4-lane highway among 50 IDM/MOBIL vehicles.")
+    __doc__ = _env_doc("``simdrive/Highway-v0``: drive 750 m of a 4-lane highway in 75 s among 50 IDM/MOBIL vehicles that "
+                       "slow down now and then (speed disturbances).")
     Config = HighwayConfig
 
 

@@ -1,6 +1,6 @@
 """One physics step of N worlds: the fixed sequence of the driving engine, compiled with numba.
 
-Per world: lane occupancy -> paths, lights and give-way -> IDM accelerations and cooperative
+Per world: speed disturbances of traffic drivers -> lane occupancy -> paths, lights and give-way -> IDM accelerations and cooperative
 merging -> MOBIL lane changes (each vehicle once per ``lane_change_period``, staggered) ->
 control (lane keeping, the ego's commands) under the steering-rate and friction limits ->
 kinematic bicycle -> Frenet update and lane transitions -> the ego's events (collision with

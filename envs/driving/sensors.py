@@ -195,9 +195,10 @@ class Kinematics:
             ends (1 otherwise), 0
     rows 2+ the nearest vehicles within ``range``: ``presence, x, y, vx, vy, cos_h, sin_h, ax``
             with position / ``range`` and velocity / ``max_speed`` relative to the ego in its
-            frame, heading relative to the ego's, and its own acceleration along its heading /
-            ``accel_scale`` (what brake lights and a tracker show: a leader that starts braking
-            is seen before the gap closes); absent rows are 0
+            frame, heading relative to the ego's, and its own commanded acceleration along its
+            heading / ``accel_scale`` (what brake lights and a tracker show: a leader that starts
+            braking is seen before the gap closes; a stopped car may still read negative); absent
+            rows are 0
     ======  =========================================================================================
 
     Distances are clipped to ``range``.
@@ -206,7 +207,7 @@ class Kinematics:
     vehicles: int = 5  # neighbours listed [-]
     range: float = 100.0  # position normalization and visibility radius [m]
     max_speed: float = 40.0  # velocity normalization [m/s]
-    accel_scale: float = 8.0  # acceleration normalization: traffic's hardest braking [m/s^2]
+    accel_scale: float = 8.0  # acceleration normalization, the env passes traffic's hardest braking [m/s^2]
 
     def space(self) -> SpaceSpec:
         return SpaceSpec(-1.0, 1.0, (2 + self.vehicles, 8), np.float32)

@@ -25,13 +25,14 @@ SACC = 20  # scripted acceleration [m/s^2] (NaN: the driver model)
 STOPPED = 21  # time spent stopped (speed < 0.1 m/s) [s]
 DESIRED = 22  # the driver model's acceleration before the ego's own control [m/s^2] (the expert reads slot 0)
 ALAT = 23  # lateral acceleration of the last step [m/s^2]
-DIST_T0, DIST_FULL, DIST_HOLD, DIST_DROP = 24, 25, 26, 27
+DIST_T0, DIST_FULL, DIST_HOLD, DIST_DROP, DIST_VREF = 24, 25, 26, 27, 28
 # a traffic driver's speed disturbance (disturbances.py): when it began [s], its full drop of the
-# desired-speed factor (0: none under way) [-], how long it holds at the full drop [s], the drop now [-]
-NF = 28
+# desired-speed factor (0: none under way) [-], how long it holds at the full drop [s], the drop now [-],
+# the undisturbed desired speed when it began, which times its phases [m/s]
+NF = 29
 FLOAT_FIELDS = ("x", "y", "h", "v", "s", "d", "road_h", "acc", "sin_beta", "steer", "length", "width", "wheelbase",
                 "v0f", "T", "a", "b", "s0", "polite", "thr", "script_acc", "stopped_time", "desired_acc", "lat_acc",
-                "disturb_t0", "disturb_full_drop", "disturb_hold", "disturb_drop")
+                "disturb_t0", "disturb_full_drop", "disturb_hold", "disturb_drop", "disturb_v_ref")
 
 # ---- per-vehicle ints: I[k] (N, V)
 SEC, LANE, TLANE, KIND, STYLE, TURN, SLANE, BEST, NEXT = 0, 1, 2, 3, 4, 5, 6, 7, 8

@@ -28,6 +28,7 @@ from .junctions import GREEN, light_state
 from .maps import Map
 from .params import P_AMBER, P_CYCLE, P_DT, pack
 from .physics import _segments, decide, make_scratch, step_worlds
+from .disturbances import clear as clear_disturbance
 from .spawning import place, reset_world
 from .state import (EGO, HIT_EDGE, HIT_NAMES, HIT_NONE, HIT_OBSTACLE, HIT_VEHICLE, SCRIPTED, STATIC, TRAFFIC)  # noqa: F401
 from .tables import build_tables
@@ -61,7 +62,7 @@ class WorldParams:
     truck_share: float = 0.0  # share of traffic that are trucks: 9 m long, 65% of the desired speed, gentle [-]
     # speed disturbances (disturbances.py): each traffic driver now and then slows to a fraction of its
     # desired speed, braking comfortably, holds it and speeds up again (a stop-and-go wave's seed)
-    disturbance_rate: float = 0.0  # disturbances per traffic driver per second [1/s]
+    disturbance_rate: float = 0.0  # disturbances a traffic driver starts per undisturbed second [1/s]
     disturbance_depth: tuple[float, float] = (0.2, 0.5)  # desired-speed factor while disturbed, drawn per disturbance [-]
     disturbance_hold: tuple[float, float] = (3.0, 8.0)  # time held at that factor, drawn per disturbance [s]
     speed_spread: float = 0.4  # each vehicle's desired speed is its style's times U(1 - spread/2, 1 + spread/2) [-]
@@ -188,6 +189,7 @@ class World:
         """Put a static obstacle (or, with another ``kind``, a vehicle) in ``slot`` on ``lane`` at arc
         length ``s`` [m], ``length`` x ``width`` [m], moving at ``speed`` [m/s]."""
         place(self.F, self.I, self.B, self.tables, int(world), int(slot), int(lane), float(s), float(speed))
+        clear_disturbance(self.F, int(world), int(slot))
         self.F[st.LEN, world, slot], self.F[st.WID, world, slot] = length, width
         self.I[st.KIND, world, slot] = kind
 

@@ -63,6 +63,26 @@ def test_control_without_disturbances_the_driver_keeps_its_speed():
     assert drop.max() == 0.0 and np.allclose(v, v_ref) and np.abs(acc).max() < 1e-9
 
 
+def test_a_disturbance_keeps_its_timing_when_the_desired_speed_changes():
+    """Its phases are timed by the desired speed when it began (``disturb_v_ref``): a car that
+    moves to a lane of another limit mid-disturbance (here: its desired-speed factor halved) sees
+    its drop go on changing at the same rate, with no jump."""
+    m = dataclasses.replace(build_highway(HighwayParams(lanes=1, length=6000.0, route_length=4000.0)), window=(-150.0, 1e5))
+    w = World(m, 1, WorldParams(vehicles=1, density_range=(1.0, 1.0), speed_factor_range=(1.0, 1.0), disturbance_rate=1.0,
+                                disturbance_depth=(0.4, 0.4), disturbance_hold=(5.0, 5.0)))
+    w.reset([0], np.array([3], np.uint64))
+    w.kind[0, 0], w.v[0, 0] = STATIC, 0.0
+    w.place_obstacle(0, 1, 0, m.start_s + 100.0, w.length[0, 1], w.width[0, 1], kind=TRAFFIC, speed=30.0)
+    drops = []
+    for k in range(15 * 4):
+        if k == 15 * 2:
+            w.v0f[0, 1] *= 0.5
+        w.step()
+        drops.append(w.disturb_drop[0, 1])
+    steps = np.diff(drops[15:])
+    assert drops[-1] > 0 and steps.max() - steps.min() < 1e-9  # one straight ramp
+
+
 def test_disturbances_are_seeded_the_same_in_a_batch_and_alone():
     m = build_highway(HighwayParams(lanes=3, length=3000.0, route_length=2000.0))
     params = WorldParams(vehicles=20, disturbance_rate=0.2)
@@ -77,6 +97,7 @@ def test_disturbances_are_seeded_the_same_in_a_batch_and_alone():
         for world in singles:
             world.step()
     assert (batch.disturb_drop > 0).any()
+    assert not np.array_equal(batch.disturb_t0[0], batch.disturb_t0[1])  # control: the seeds draw differently
     for k, world in enumerate(singles):
         assert np.array_equal(batch.F[:, k], world.F[:, 0], equal_nan=True)  # script_acc is NaN
 
