@@ -35,6 +35,7 @@ import numpy as np  # noqa: E402
 
 import envs  # noqa: E402,F401
 from envs.driving.checks import InvariantMonitor  # noqa: E402
+from envs.driving.replay import expert_actions, replay_success  # noqa: E402
 
 ENVS = ("Highway", "Merge", "Intersection", "Roundabout", "Racetrack")
 
@@ -101,25 +102,8 @@ def episodes(name: str, policy: str, n: int, seed: int = 0, batch: int = 100, ac
 def blind_replay(name: str, seeds: int) -> dict:
     """Seed 0's expert action list replayed without looking on seeds 1..``seeds``."""
     env = gym.make(f"simdrive/{name}-v0")
-    env.reset(seed=0)
-    actions = []
-    for _ in range(env.spec.max_episode_steps):
-        a = env.unwrapped.expert_action()
-        actions.append(a)
-        _, _, term, trunc, _ = env.step(a)
-        if term or trunc:
-            break
-    ok = 0
-    for seed in range(1, seeds + 1):
-        env.reset(seed=seed)
-        clean = True
-        for t in range(env.spec.max_episode_steps):
-            _, _, term, trunc, info = env.step(actions[min(t, len(actions) - 1)])
-            clean &= not (info["ran_red_light"] or info["failed_to_yield"])
-            if term or trunc:
-                break
-        ok += bool(info["route_completed"] and not info["crashed"] and not info["offroad"] and clean)
-    return {"seeds": seeds, "success_pct": 100.0 * ok / seeds, "actions": len(actions)}
+    actions = expert_actions(env, 0)
+    return {"seeds": seeds, "success_pct": 100.0 * replay_success(env, actions, range(1, seeds + 1)), "actions": len(actions)}
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -10,6 +10,7 @@ import pytest
 import envs  # noqa: F401
 from envs.driving.disturbances import DOWN_RATE, drop_at
 from envs.driving.maps import HighwayParams, build_highway
+from envs.driving.replay import expert_actions, replay_success
 from envs.driving.state import STATIC, TRAFFIC
 from envs.driving.world import World, WorldParams
 
@@ -27,9 +28,9 @@ def test_drop_profile_falls_holds_recovers_and_ends():
     assert drop_at(t_down + hold + t_up + 0.1, full, hold, v_ref, b, a) < 0.0  # over
 
 
-def lone_driver(rate: float, depth: float, seed: int = 3, seconds: float = 40.0):
-    """One traffic car alone on a long one-lane road (the ego parked far behind it); its speed,
-    acceleration and disturbance drop at every physics step, and its desired speed and b, a."""
+def lone_world(rate: float, depth: float, seed: int = 3) -> tuple[World, float]:
+    """A world with one traffic car (slot 1) alone on a long one-lane road at its desired speed,
+    the ego parked far behind it; and that desired speed [m/s]."""
     m = dataclasses.replace(build_highway(HighwayParams(lanes=1, length=6000.0, route_length=4000.0)), window=(-150.0, 1e5))
     w = World(m, 1, WorldParams(vehicles=1, density_range=(1.0, 1.0), speed_factor_range=(1.0, 1.0), disturbance_rate=rate,
                                 disturbance_depth=(depth, depth), disturbance_hold=(5.0, 5.0)))
@@ -37,6 +38,13 @@ def lone_driver(rate: float, depth: float, seed: int = 3, seconds: float = 40.0)
     w.kind[0, 0], w.v[0, 0] = STATIC, 0.0
     v_ref = 30.0 * w.v0f[0, 1]
     w.place_obstacle(0, 1, 0, m.start_s + 100.0, w.length[0, 1], w.width[0, 1], kind=TRAFFIC, speed=v_ref)
+    return w, v_ref
+
+
+def lone_driver(rate: float, depth: float, seed: int = 3, seconds: float = 40.0):
+    """The lone car's speed, acceleration and disturbance drop at every physics step, and its
+    desired speed and b, a."""
+    w, v_ref = lone_world(rate, depth, seed)
     v, acc, drop = [], [], []
     for _ in range(int(seconds * 15)):
         w.step()
@@ -67,12 +75,7 @@ def test_a_disturbance_keeps_its_timing_when_the_desired_speed_changes():
     """Its phases are timed by the desired speed when it began (``disturb_v_ref``): a car that
     moves to a lane of another limit mid-disturbance (here: its desired-speed factor halved) sees
     its drop go on changing at the same rate, with no jump."""
-    m = dataclasses.replace(build_highway(HighwayParams(lanes=1, length=6000.0, route_length=4000.0)), window=(-150.0, 1e5))
-    w = World(m, 1, WorldParams(vehicles=1, density_range=(1.0, 1.0), speed_factor_range=(1.0, 1.0), disturbance_rate=1.0,
-                                disturbance_depth=(0.4, 0.4), disturbance_hold=(5.0, 5.0)))
-    w.reset([0], np.array([3], np.uint64))
-    w.kind[0, 0], w.v[0, 0] = STATIC, 0.0
-    w.place_obstacle(0, 1, 0, m.start_s + 100.0, w.length[0, 1], w.width[0, 1], kind=TRAFFIC, speed=30.0)
+    w, _ = lone_world(1.0, 0.4)
     drops = []
     for k in range(15 * 4):
         if k == 15 * 2:
@@ -102,30 +105,15 @@ def test_disturbances_are_seeded_the_same_in_a_batch_and_alone():
         assert np.array_equal(batch.F[:, k], world.F[:, 0], equal_nan=True)  # script_acc is NaN
 
 
-def replay_success(source: int, seeds, **kwargs) -> float:
-    """Share of ``seeds`` on which seed ``source``'s expert action list, replayed blindly, completes
-    Highway's route without a collision or leaving the road."""
+def replay_success_rate(source: int, seeds, **kwargs) -> float:
+    """Share of ``seeds`` on which seed ``source``'s expert action list, replayed blindly, drives Highway."""
     env = gym.make("simdrive/Highway-v0", **kwargs)
-    env.reset(seed=source)
-    actions, done = [], False
-    while not done:
-        actions.append(env.unwrapped.expert_action())
-        _, _, terminated, truncated, _ = env.step(actions[-1])
-        done = terminated or truncated
-    ok = 0
-    for seed in seeds:
-        env.reset(seed=seed)
-        done, k = False, 0
-        while not done:
-            _, _, terminated, truncated, info = env.step(actions[min(k, len(actions) - 1)])
-            done, k = terminated or truncated, k + 1
-        ok += bool(info["route_completed"] and not info["crashed"] and not info["offroad"])
-    return ok / len(seeds)
+    return replay_success(env, expert_actions(env, source), seeds)
 
 
 def test_a_cautious_fixed_action_list_no_longer_drives_highway():
     """Seed 7's expert drives at a cautious 15-20 m/s; without disturbances that fixed speed rarely
     meets slower traffic, so its action list replayed blindly drives most other seeds' routes."""
     seeds = range(1000, 1020)
-    assert replay_success(7, seeds) <= 0.5
-    assert replay_success(7, seeds, disturbance_rate=0.0) >= 0.6  # control: the old Highway
+    assert replay_success_rate(7, seeds) <= 0.5
+    assert replay_success_rate(7, seeds, disturbance_rate=0.0) >= 0.6  # control: the old Highway
