@@ -35,6 +35,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "max_steer_rate": (0.05, 10.0),
     "truck_share": (0.0, 1.0),
     "disturbance_rate": (0.0, 1.0),
+    "headway_time": (0.1, 10.0),
     "max_speed": (1.0, 80.0),
     "lidar_beams": (1, 4096),
     "lidar_fov": (1e-3, 2 * np.pi),
@@ -123,6 +124,11 @@ class DrivingConfig:
     offroad_reward: float = -5.0  # on leaving the road [-]
     red_light_reward: float = -5.0  # on running a red light [-]
     goal_reward: float = 1.0  # on completing the route [-]
+    # per decision, -headway_weight x (1 - time gap / headway_time) while the bumper gap to the leader in the
+    # ego's lane is shorter than headway_time seconds of the ego's speed: a cost that grows before a rear-end
+    # collision, not only at it (0 at headway_time or more, headway_weight at a gap of 0)
+    headway_weight: float = 0.0  # [-]
+    headway_time: float = 1.0  # [s]
     # episode
     terminate_offroad: bool = True  # end the episode when the ego leaves the road
     # rendering
@@ -166,7 +172,7 @@ class DrivingConfig:
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{type(self).__name__}.{name}={getattr(self, name)!r}: a fraction in [0, 1]")
         for name in ("progress_weight", "speed_weight", "centering_weight", "collision_reward", "offroad_reward",
-                     "red_light_reward", "goal_reward"):
+                     "red_light_reward", "goal_reward", "headway_weight"):
             if abs(getattr(self, name)) > 1e6:
                 raise ValueError(f"{type(self).__name__}.{name}={getattr(self, name)!r}: must lie in [-1e6, 1e6]")
 

@@ -153,6 +153,7 @@ class DrivingCore:
         e = (w.d[:, 0] - r.lane_offset[lane]) / (0.5 * r.lane_width[lane])
         vf = w.v[:, 0] * np.cos(w.h[:, 0] - w.road_h[:, 0])
         lo, hi = c.reward_speed_range
+        time_gap = w.ego_lead_gap / np.maximum(w.v[:, 0], 1.0)  # [s]; inf without a leader
         terms = {
             "progress": c.progress_weight * dprog / (c.max_speed / c.policy_frequency),
             "speed": c.speed_weight * np.clip((vf - lo) / max(hi - lo, 1e-6), 0.0, 1.0),
@@ -161,6 +162,7 @@ class DrivingCore:
             "offroad": c.offroad_reward * w.offroad,
             "red_light": c.red_light_reward * w.ran_red,
             "goal": c.goal_reward * newly_done,
+            "headway": -c.headway_weight * np.clip(1.0 - time_gap / c.headway_time, 0.0, 1.0),
         }
         reward = sum(terms.values())
         terminated = w.crashed | (w.offroad & c.terminate_offroad) | self.completed
@@ -211,7 +213,8 @@ class DrivingEnv(gym.Env):
     ## Rewards
     Sum of terms, each reported in ``info["reward_<name>"]``: ``progress`` along the route,
     ``speed`` (linear in ``reward_speed_range``), ``centering`` (penalty), ``collision``,
-    ``offroad``, ``red_light``, ``goal`` (route completed).
+    ``offroad``, ``red_light``, ``goal`` (route completed), ``headway`` (penalty while the time gap
+    to the leader in the ego's lane is under ``headway_time``).
 
     ## Episode end
     Terminated on collision, off-road (``terminate_offroad``) or route completion. Truncated

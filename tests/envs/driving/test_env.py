@@ -83,7 +83,7 @@ def test_reward_terms_and_events_in_info():
     v0 = float(env.unwrapped.world.v[0, 0])
     _, r, _, _, info = env.step(1)
     terms = [k for k in info if k.startswith("reward_")]
-    assert set(terms) == {f"reward_{k}" for k in ("progress", "speed", "centering", "collision", "offroad", "red_light", "goal")}
+    assert set(terms) == {f"reward_{k}" for k in ("progress", "speed", "centering", "collision", "offroad", "red_light", "goal", "headway")}
     assert r == pytest.approx(sum(info[k] for k in terms))
     for k in ("crashed", "hit", "offroad", "ran_red_light", "distance", "route_completion"):
         assert k in info
@@ -129,3 +129,34 @@ def test_render_rgb_array():
     env.step(1)
     img = env.render()
     assert img.shape == (100, 200, 3) and img.dtype == np.uint8 and img.std() > 5
+
+
+@pytest.mark.parametrize("gap_in_seconds", [0.25, 0.5, 0.75, 2.0])
+def test_headway_penalty_grows_as_the_time_gap_to_the_leader_shrinks(gap_in_seconds):
+    weight, headway_time = 2.0, 1.0
+    env = gym.make("simdrive/Highway-v0", vehicles=1, obstacles=0, disturbance_rate=0.0,
+                   headway_weight=weight, headway_time=headway_time)
+    env.reset(seed=0)
+    w = env.unwrapped.world
+    v = float(w.ego_target_speed[0])
+    w.v[0, 0] = v
+    lane = int(w.lane[0, 0])
+    # a scripted leader in the ego's lane at the ego's speed: the bumper gap stays as placed
+    bumper_gap = gap_in_seconds * v
+    w.place_obstacle(0, 1, lane, float(w.s[0, 0]) + bumper_gap + 0.5 * (float(w.length[0, 0]) + 4.0), speed=v,
+                     kind=envs.driving.state.SCRIPTED)
+    w.set_script(0, 1, acc=0.0, lane=lane)
+    _, r, term, _, info = env.step(1)
+    assert not term
+    expected = -weight * max(0.0, 1.0 - gap_in_seconds / headway_time)
+    assert info["reward_headway"] == pytest.approx(expected, abs=0.05 * weight)
+    assert r == pytest.approx(sum(info[k] for k in info if k.startswith("reward_")))
+
+
+def test_control_no_headway_penalty_without_its_weight_or_leader():
+    env = gym.make("simdrive/Highway-v0", vehicles=0, obstacles=0)  # default weight 0
+    env.reset(seed=0)
+    assert env.step(1)[4]["reward_headway"] == 0.0
+    env = gym.make("simdrive/Highway-v0", vehicles=0, obstacles=0, headway_weight=1.0)
+    env.reset(seed=0)
+    assert env.step(1)[4]["reward_headway"] == 0.0  # no leader: an infinite gap
