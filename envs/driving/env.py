@@ -163,6 +163,7 @@ class DrivingCore:
             "red_light": c.red_light_reward * w.ran_red,
             "goal": c.goal_reward * newly_done,
             "headway": -c.headway_weight * np.clip(1.0 - time_gap / c.headway_time, 0.0, 1.0),
+            "ttc": -c.ttc_weight * np.clip(1.0 - self.dyn.min_ttc / c.ttc_time, 0.0, 1.0),
         }
         reward = sum(terms.values())
         terminated = w.crashed | (w.offroad & c.terminate_offroad) | self.completed
@@ -214,7 +215,8 @@ class DrivingEnv(gym.Env):
     Sum of terms, each reported in ``info["reward_<name>"]``: ``progress`` along the route,
     ``speed`` (linear in ``reward_speed_range``), ``centering`` (penalty), ``collision``,
     ``offroad``, ``red_light``, ``goal`` (route completed), ``headway`` (penalty while the time gap
-    to the leader in the ego's lane is under ``headway_time``).
+    to the leader in the ego's lane is under ``headway_time``), ``ttc`` (penalty while the time to
+    collision with it is under ``ttc_time``).
 
     ## Episode end
     Terminated on collision, off-road (``terminate_offroad``) or route completion. Truncated

@@ -83,7 +83,7 @@ def test_reward_terms_and_events_in_info():
     v0 = float(env.unwrapped.world.v[0, 0])
     _, r, _, _, info = env.step(1)
     terms = [k for k in info if k.startswith("reward_")]
-    assert set(terms) == {f"reward_{k}" for k in ("progress", "speed", "centering", "collision", "offroad", "red_light", "goal", "headway")}
+    assert set(terms) == {f"reward_{k}" for k in ("progress", "speed", "centering", "collision", "offroad", "red_light", "goal", "headway", "ttc")}
     assert r == pytest.approx(sum(info[k] for k in terms))
     for k in ("crashed", "hit", "offroad", "ran_red_light", "distance", "route_completion"):
         assert k in info
@@ -140,12 +140,8 @@ def test_headway_penalty_grows_as_the_time_gap_to_the_leader_shrinks(gap_in_seco
     w = env.unwrapped.world
     v = float(w.ego_target_speed[0])
     w.v[0, 0] = v
-    lane = int(w.lane[0, 0])
     # a scripted leader in the ego's lane at the ego's speed: the bumper gap stays as placed
-    bumper_gap = gap_in_seconds * v
-    w.place_obstacle(0, 1, lane, float(w.s[0, 0]) + bumper_gap + 0.5 * (float(w.length[0, 0]) + 4.0), speed=v,
-                     kind=envs.driving.state.SCRIPTED)
-    w.set_script(0, 1, acc=0.0, lane=lane)
+    _scripted_leader(env, gap_in_seconds * v, v)
     _, r, term, _, info = env.step(1)
     assert not term
     expected = -weight * max(0.0, 1.0 - gap_in_seconds / headway_time)
@@ -153,10 +149,37 @@ def test_headway_penalty_grows_as_the_time_gap_to_the_leader_shrinks(gap_in_seco
     assert r == pytest.approx(sum(info[k] for k in info if k.startswith("reward_")))
 
 
-def test_control_no_headway_penalty_without_its_weight_or_leader():
+def _scripted_leader(env, gap: float, speed: float) -> None:
+    """A scripted car in the ego's lane, ``gap`` [m] bumper to bumper ahead, at ``speed`` [m/s], not accelerating."""
+    w = env.unwrapped.world
+    lane = int(w.lane[0, 0])
+    w.place_obstacle(0, 1, lane, float(w.s[0, 0]) + gap + 0.5 * (float(w.length[0, 0]) + 4.0), speed=speed,
+                     kind=envs.driving.state.SCRIPTED)
+    w.set_script(0, 1, acc=0.0, lane=lane)
+
+
+@pytest.mark.parametrize("ttc_after_the_step", [0.5, 1.5, 4.0])
+def test_ttc_penalty_grows_as_the_time_to_collision_shrinks(ttc_after_the_step):
+    weight, ttc_time, closing = 2.0, 3.0, 5.0  # closing speed [m/s]
+    env = gym.make("simdrive/Highway-v0", vehicles=1, obstacles=0, disturbance_rate=0.0, ttc_weight=weight, ttc_time=ttc_time)
+    env.reset(seed=0)
+    w = env.unwrapped.world
+    v = float(w.ego_target_speed[0])
+    w.v[0, 0] = v
+    _scripted_leader(env, (ttc_after_the_step + 1.0) * closing, v - closing)  # one 1 s decision closes 5 m
+    _, _, term, _, info = env.step(1)
+    assert not term
+    expected = -weight * max(0.0, 1.0 - ttc_after_the_step / ttc_time)
+    assert info["reward_ttc"] == pytest.approx(expected, abs=0.05 * weight)
+    assert info["min_ttc"] == pytest.approx(ttc_after_the_step, abs=0.1)
+
+
+def test_control_no_headway_or_ttc_penalty_without_weights_or_leader():
     env = gym.make("simdrive/Highway-v0", vehicles=0, obstacles=0)  # default weight 0
     env.reset(seed=0)
-    assert env.step(1)[4]["reward_headway"] == 0.0
-    env = gym.make("simdrive/Highway-v0", vehicles=0, obstacles=0, headway_weight=1.0)
+    info = env.step(1)[4]
+    assert info["reward_headway"] == 0.0 and info["reward_ttc"] == 0.0
+    env = gym.make("simdrive/Highway-v0", vehicles=0, obstacles=0, headway_weight=1.0, ttc_weight=1.0)
     env.reset(seed=0)
-    assert env.step(1)[4]["reward_headway"] == 0.0  # no leader: an infinite gap
+    info = env.step(1)[4]
+    assert info["reward_headway"] == 0.0 and info["reward_ttc"] == 0.0  # no leader: an infinite gap
