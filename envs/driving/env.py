@@ -91,6 +91,7 @@ class DrivingCore:
         if self.script is not None:
             self.script.reset(self, rows)
             self.prev_progress[rows] = self.world.ego_progress()[rows]
+            self.world.ego_decisions(rows)  # the ego's leader as the script placed the vehicles
         self.dyn.reset(self.world, rows)
 
     def observe(self) -> dict[str, np.ndarray]:

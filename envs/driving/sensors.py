@@ -185,8 +185,12 @@ class Kinematics:
     Rows ``(2 + vehicles, 8)`` float32, all in [-1, 1]:
 
     ======  =========================================================================================
-    row 0   the ego: ``1, lateral offset from its lane centre / lane width, 0, speed / max_speed, 0,
-            cos, sin`` of its heading relative to the road, ``acceleration / accel_scale``
+    row 0   the ego: ``1, lateral offset from its lane centre / lane width, leader gap / range, speed /
+            max_speed, leader relative speed / max_speed, cos, sin`` of its heading relative to the road,
+            ``acceleration / accel_scale``; the leader is the nearest vehicle ahead in the ego's lane
+            (straddling ones included) as of the last physics step, its gap bumper to bumper (1 when
+            none within range) and its relative speed its speed minus the ego's (negative while closing
+            in; 0 when none)
     row 1   its road: ``light`` (1 if a traffic light governs its lane, else 0), ``light state``
             (+1 green, 0 amber, -1 red; 0 without a light), ``distance to that light's stop line
             / range``, ``route turn`` at the next junction (heading change / pi: +0.5 left, 0
@@ -261,7 +265,13 @@ class Kinematics:
             rows = np.concatenate([rows, np.zeros((n, K - rows.shape[1], 8))], 1)
         e = (world.d[:, 0] - r.lane_offset[world.lane[:, 0]]) / r.lane_width[world.lane[:, 0]]
         eh = world.h[:, 0] - world.road_h[:, 0]
-        ego = np.stack([np.ones(n), e, np.zeros(n), world.v[:, 0] / self.max_speed, np.zeros(n), np.cos(eh), np.sin(eh),
+        # the leader in the ego's lane (straddlers included), as a radar behind an ACC reads it: the learned
+        # policies rear-ended slowing cars while the leader's row sat somewhere among the neighbours
+        gap = world.ego_lead_gap
+        seen = np.isfinite(gap) & (gap < self.range)
+        lead_gap = np.where(seen, np.maximum(gap, 0.0) / self.range, 1.0)
+        lead_dv = np.where(seen, -world.ego_lead_dv / self.max_speed, 0.0)  # negative: closing in
+        ego = np.stack([np.ones(n), e, lead_gap, world.v[:, 0] / self.max_speed, lead_dv, np.cos(eh), np.sin(eh),
                         world.acc[:, 0] / self.accel_scale], -1)
         out = np.concatenate([ego[:, None], self.road_row(world)[:, None], rows], 1)
         return np.clip(out, -1.0, 1.0).astype(np.float32)

@@ -168,6 +168,8 @@ class World:
         self.light_override[rows] = -1
         for w in rows:  # a handful of rows; the work is compiled
             reset_world(self.F, self.I, self.B, self.WF, self.WI, self.WB, self.seed, self.tables, self.P, int(w))
+        # the ego's leader, stop line and decisions as of the start (sensors read them before the first step)
+        _ego_decisions(self.F, self.I, self.B, self.WF, self.WI, self.WB, self.tables, self.P, self.light_override, rows)
         self.clear_events(rows)
 
     def _set_style(self, rows, cols, style) -> None:
@@ -222,11 +224,13 @@ class World:
         step_worlds(self.F, self.I, self.B, self.WF, self.WI, self.WB, self.seed, self.tables, self.P,
                     self.light_override, steer, acc)
 
-    def ego_decisions(self):
+    def ego_decisions(self, rows=None):
         """What the driver model would do in the ego's place now, per world: (IDM acceleration
-        against every constraint [m/s^2], MOBIL's lane choice). Changes no state that the next
+        against every constraint [m/s^2], MOBIL's lane choice); ``rows`` (int array) limits the
+        work to those worlds (the others keep their last figures). Changes no state that the next
         physics step does not recompute."""
-        _ego_decisions(self.F, self.I, self.B, self.WF, self.WI, self.WB, self.tables, self.P, self.light_override)
+        rows = np.arange(self.n, dtype=np.int64) if rows is None else np.asarray(rows, np.int64)
+        _ego_decisions(self.F, self.I, self.B, self.WF, self.WI, self.WB, self.tables, self.P, self.light_override, rows)
         return self.F[st.DESIRED][:, 0].copy(), self.I[st.BEST][:, 0].copy()
 
     # ------------------------------------------------------------------ ego queries
@@ -282,8 +286,8 @@ def _light_states(WI, WF, override, tabs, P):
 
 
 @kernel
-def _ego_decisions(F, I, B, WF, WI, WB, tabs, P, override):
+def _ego_decisions(F, I, B, WF, WI, WB, tabs, P, override, rows):
     scratch = make_scratch(F.shape[2])
-    for w in range(F.shape[1]):
+    for w in rows:
         _segments(w, F, I, B, tabs, scratch[13])
         decide(w, F, I, B, WF, WI, WB, tabs, P, override, scratch, False, True)
