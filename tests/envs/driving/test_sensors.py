@@ -71,6 +71,24 @@ def test_kinematics_shows_a_braking_neighbour_before_the_gap_closes(world):
     assert Kinematics(vehicles=3).observe(world)[0][2, 7] == pytest.approx(0.0)
 
 
+def test_kinematics_ego_row_reads_the_leader_in_its_lane_not_a_neighbour_beside_it(world):
+    """The ego row's leader columns (gap / range, its speed minus the ego's / max_speed), as of the
+    last physics step: a car 30 m ahead in the ego's lane at 15 m/s (the ego at 20); control: the
+    same car one lane over is a neighbour, not a leader."""
+    lane = int(world.lane[0, 0])
+    world.place_obstacle(0, 1, lane, 335.0, 5.0, 2.0, kind=TRAFFIC, speed=15.0)  # bumper gap 30 m
+    world.set_script(0, 1, acc=0.0)
+    world.step()
+    k = Kinematics(vehicles=3, range=100.0, max_speed=40.0).observe(world)[0]
+    assert k[0, 2] == pytest.approx(0.30, abs=0.01) and k[0, 4] == pytest.approx(-5.0 / 40.0, abs=0.01)
+    world.place_obstacle(0, 1, 1 - lane, 335.0, 5.0, 2.0, kind=TRAFFIC, speed=15.0)  # the other lane
+    world.set_script(0, 1, acc=0.0)
+    world.step()
+    k = Kinematics(vehicles=3, range=100.0, max_speed=40.0).observe(world)[0]
+    assert k[0, 2] == 1.0 and k[0, 4] == 0.0  # no leader
+    assert k[2, 0] == 1.0  # but a neighbour
+
+
 def test_kinematics_presence_and_relative_position(world):
     world.place_obstacle(0, 1, 1, 310.0, 5.0, 2.0, kind=TRAFFIC, speed=25.0)
     k = Kinematics(vehicles=3, range=100.0, max_speed=40.0).observe(world)[0]
