@@ -250,6 +250,10 @@ class HighwayConfig(DrivingConfig):
     # about the route's whole progress reward (750 m / 40 m = 18.75): the episode ends at the goal, so with 1 and
     # gamma 0.99 holding 10 m/s to the time limit (bootstrapped) outvalued finishing at 15-25 m/s (same test file)
     goal_reward: float = 20.0  # on completing the route [-]
+    # learned policies rear-ended cars that slowed down (disturbances): with this cost for closing on a leader
+    # (and the leader's gap and speed in the ego row) the shipped PPO went from 51% success, 16% at fault to
+    # 99%, 0% over 100 held-out seeds (README, "Learned driving policies"); the expert is unaffected
+    ttc_weight: float = 1.0  # [-]
 
     def build_map(self) -> maps.Map:
         return maps.build_highway(maps.HighwayParams(self.lanes, self.length, self.lane_width, self.speed_limit, 150.0, self.route_length))
