@@ -1,13 +1,15 @@
 """CartPole-v1 training speed: our DQN and A2C against Stable-Baselines3, side by side.
 
 For every algorithm and seed, both implementations train on ``simdrive/CartPole-v1``
-(SB3 with RL Zoo's tuned CartPole-v1 hyperparameters) and are evaluated every
+(ours with the settings ``simdrive train ALGO simdrive/CartPole-v1`` uses, the shipped
+defaults that ``simdrive agents ALGO --env simdrive/CartPole-v1`` prints; SB3 with RL
+Zoo's tuned CartPole-v1 hyperparameters) and are evaluated every
 ``--eval-every`` environment steps on ``--eval-episodes`` deterministic episodes. A run
 is *solved* the first time the mean evaluation return reaches 475; we report the
 training wall time until then (evaluation time excluded, for both), the steps, and the
 ratio ours / SB3. Everything runs with ``torch.set_num_threads(1)``.
 
-    python benchmarks/cartpole_training.py                      # DQN + A2C, seeds 0 1 2
+    python benchmarks/cartpole_training.py                      # DQN + A2C, seeds 0-4
     python benchmarks/cartpole_training.py --algos a2c --seeds 0
 
 Prints a table and, last, one JSON line with every run. Not part of the test suite.
@@ -41,10 +43,6 @@ SB3_A2C = dict(ent_coef=0.0)
 SB3_A2C_ENVS = 8
 SB3_A2C_STEPS = 500_000
 
-# Ours: DQN with 8 natively batched envs, a 64x64 MLP and half the zoo's gradient steps at
-# twice the batch; A2C with its defaults (8 envs, 8 steps, GAE 0.95, Adam 1e-3).
-OURS_DQN = dict(num_envs=8, hidden=(64, 64), gradient_steps=64, batch_size=128)
-OURS_A2C: dict[str, object] = {}
 
 
 @dataclass
@@ -111,36 +109,23 @@ class Watch:
         return True
 
 
-def _overrides(pairs: list[str]) -> dict[str, object]:
-    import ast
+def shipped_plan(algo: str, seed: int, overrides: list[str]):
+    """What ``simdrive train ALGO simdrive/CartPole-v1 --seed SEED [--set ...]`` would run:
+    the agent's config (shipped tuned file, else the agent's defaults) and budget."""
+    from simdrive.runner import TrainRequest, plan_training
 
-    values: dict[str, object] = {}
-    for pair in pairs:
-        key, _, text = pair.partition("=")
-        try:
-            values[key] = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            values[key] = text
-    return values
+    return plan_training(TrainRequest(agent=algo, env_id=ENV_ID, seed=seed, overrides=tuple(overrides), track=False))
 
 
-def run_ours(algo: str, seed: int, every: int, episodes: int, max_steps: int, overrides: dict[str, object] | None = None) -> Run:
-    import gymnasium as gym
+def run_ours(algo: str, seed: int, every: int, episodes: int, max_steps: int, overrides: list[str] | None = None) -> Run:
+    from agents.base import Budget, Callbacks
+    from simdrive.agents_registry import instantiate
+    from simdrive.envs_registry import make_training_env
 
-    import envs  # noqa: F401
-    from agents.a2c import A2CAgent, A2CConfig
-    from agents.base import Budget, Callbacks, config_from_mapping
-    from agents.dqn import DQNAgent, DQNConfig
-
-    if algo == "dqn":
-        config = config_from_mapping(DQNConfig, {**OURS_DQN, **(overrides or {})})
-        env = gym.make(ENV_ID) if config.num_envs == 1 else gym.make_vec(ENV_ID, num_envs=config.num_envs)
-        space = getattr(env, "single_observation_space", env.observation_space), getattr(env, "single_action_space", env.action_space)
-        agent = DQNAgent(*space, config, seed=seed)
-    else:
-        config = config_from_mapping(A2CConfig, {**OURS_A2C, **(overrides or {})})
-        env = gym.make_vec(ENV_ID, num_envs=config.num_envs)
-        agent = A2CAgent(env.single_observation_space, env.single_action_space, config, seed=seed)
+    plan = shipped_plan(algo, seed, overrides or [])
+    env = make_training_env(plan.env_id, plan.num_envs, plan.env_kwargs)
+    agent = instantiate(plan.agent_cls, env, plan.config, plan.seed)
+    max_steps = max_steps or plan.budget.steps
     watch = Watch(agent.act, every, episodes)
 
     class Stop(Callbacks):
@@ -153,7 +138,7 @@ def run_ours(algo: str, seed: int, every: int, episodes: int, max_steps: int, ov
     return Run(algo, "ours", seed, watch.solved_steps is not None, watch.solved_seconds, watch.solved_steps, total, agent.steps, watch.best)
 
 
-def run_sb3(algo: str, seed: int, every: int, episodes: int, max_steps: int, overrides: dict[str, object] | None = None) -> Run:
+def run_sb3(algo: str, seed: int, every: int, episodes: int, max_steps: int) -> Run:
     import gymnasium as gym
     from stable_baselines3 import A2C, DQN
     from stable_baselines3.common.callbacks import BaseCallback
@@ -180,12 +165,12 @@ def run_sb3(algo: str, seed: int, every: int, episodes: int, max_steps: int, ove
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--algos", default="dqn,a2c", help="comma-separated: dqn, a2c")
-    parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
+    parser.add_argument("--seeds", default="0,1,2,3,4", help="comma-separated seeds")
     parser.add_argument("--impls", default="ours,sb3", help="comma-separated: ours, sb3")
     parser.add_argument("--eval-every", type=int, default=0, help="env steps between evaluations (default: dqn 2500, a2c 5000)")
     parser.add_argument("--eval-episodes", type=int, default=20)
-    parser.add_argument("--max-steps", type=int, default=0, help="override the step budget (default: RL Zoo's: dqn 5e4, a2c 5e5)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a field of our agent's config (repeatable)")
+    parser.add_argument("--max-steps", type=int, default=0, help="override the step budgets (default: ours the shipped budget, SB3 RL Zoo's: dqn 5e4, a2c 5e5)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a setting of ours, as `simdrive train --set` does (repeatable)")
     args = parser.parse_args(argv)
 
     import torch
@@ -195,11 +180,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'algo':5} {'impl':5} {'seed':>4} {'solved':>6} {'solve s':>8} {'solve steps':>11} {'total s':>8} {'steps':>7} {'best':>6} {'ours/sb3':>8}")
     for algo in args.algos.split(","):
         every = args.eval_every or (2500 if algo == "dqn" else 5000)
-        max_steps = args.max_steps or (SB3_DQN_STEPS if algo == "dqn" else SB3_A2C_STEPS)
+        sb3_steps = args.max_steps or (SB3_DQN_STEPS if algo == "dqn" else SB3_A2C_STEPS)
         for seed in (int(s) for s in args.seeds.split(",")):
             pair: dict[str, Run] = {}
             for impl in args.impls.split(","):
-                run = (run_ours if impl == "ours" else run_sb3)(algo, seed, every, args.eval_episodes, max_steps, _overrides(args.set) if impl == "ours" else None)
+                if impl == "ours":
+                    run = run_ours(algo, seed, every, args.eval_episodes, args.max_steps, args.set)
+                else:
+                    run = run_sb3(algo, seed, every, args.eval_episodes, sb3_steps)
                 pair[impl] = run
                 runs.append(run)
                 ratio = ""
