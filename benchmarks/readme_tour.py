@@ -74,7 +74,7 @@ TOUR: tuple[TourCommand, ...] = (
                 "shortest_path", fast=True),
     TourCommand("train dqn simdrive/CartPole-v1 --steps 50000 --checkpoint-every 10000 --out runs/dqn", "cartpole"),
     TourCommand("train a2c simdrive/CartPole-v1 --steps 100000", "cartpole"),
-    TourCommand("train a2c simdrive/CartPole-v1 --steps 100000 --set backbone=lstm", "cartpole"),
+    TourCommand("train a2c simdrive/CartPole-v1 --steps 200000 --set backbone=lstm --set n_steps=32 --set learning_rate=2e-3", "cartpole"),
     TourCommand("train reinforce simdrive/CartPole-v1 --steps 100000", "cartpole"),
     TourCommand("train sb3:ppo simdrive/CartPole-v1 --steps 50000", "cartpole"),
     TourCommand("train sb3:dqn simdrive/CartPole-v1 --steps 50000", "cartpole"),
