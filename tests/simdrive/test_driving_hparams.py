@@ -15,7 +15,8 @@ from simdrive.runner import TrainRequest, plan_training
 
 DRIVING = ("simdrive/Highway-v0", "simdrive/Merge-v0")
 FILES = {"dqn": "simdrive/hparams/dqn.yml", "sb3:ppo": "simdrive/hparams/sb3-ppo.yml", "a2c": "simdrive/hparams/a2c.yml"}
-REQUIRED = [("dqn", "simdrive/Highway-v0"), ("sb3:ppo", "simdrive/Highway-v0"), ("sb3:ppo", "simdrive/Merge-v0"), ("dqn", "simdrive/Merge-v0")]
+REQUIRED = [("dqn", "simdrive/Highway-v0"), ("sb3:ppo", "simdrive/Highway-v0"), ("sb3:ppo", "simdrive/Merge-v0"), ("dqn", "simdrive/Merge-v0"),
+            ("a2c", "simdrive/Highway-v0"), ("a2c", "simdrive/Merge-v0")]
 SHIPPED = [(agent, env_id) for agent in sorted(FILES) for env_id in DRIVING if tuned_entry(agent, env_id) is not None]
 
 
