@@ -44,7 +44,6 @@ SB3_A2C_ENVS = 8
 SB3_A2C_STEPS = 500_000
 
 
-
 @dataclass
 class Run:
     algo: str
