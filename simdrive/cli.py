@@ -61,9 +61,27 @@ class OneLineErrors(TyperGroup):
         except _ABORTS:
             typer.echo("interrupted", err=True)
             code = 130
+        except Exception as error:
+            if not _caused_by_interrupt(error):
+                raise
+            typer.echo("interrupted", err=True)  # Ctrl-C inside a library that then failed cleaning up
+            code = 130
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+def _caused_by_interrupt(error: BaseException) -> bool:
+    """Whether a ``KeyboardInterrupt`` is in ``error``'s chain: SQLAlchemy, interrupted mid-
+    statement, raises its own error while rolling back, and Ctrl-C must still read as Ctrl-C."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _one_line(error: BaseException | str, limit: int = 1000) -> str:

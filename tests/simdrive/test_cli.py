@@ -192,3 +192,30 @@ def test_play_two_players_and_bad_specs():
     assert bad.exit_code == 2 and "mcts:N" in bad.stderr
     no_game = runner.invoke(app, ["play", "random", "--vs", "random"])
     assert no_game.exit_code == 2 and "--env" in no_game.stderr
+
+
+def _interrupted_mid_statement(request):
+    """What SQLAlchemy does when Ctrl-C lands inside a statement: its rollback fails and the
+    error it raises carries the KeyboardInterrupt as its context."""
+    try:
+        raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        raise RuntimeError("Can't reconnect until invalid transaction is rolled back")
+
+
+@pytest.mark.parametrize("raised, code, line", [
+    (_interrupted_mid_statement, 130, "interrupted"),
+    (lambda request: (_ for _ in ()).throw(RuntimeError("a real bug")), None, None),  # control: a bug stays a bug
+])
+def test_ctrl_c_inside_a_library_reads_as_an_interrupt(monkeypatch, tmp_path, raised, code, line):
+    import simdrive.runner
+
+    monkeypatch.setattr(simdrive.runner, "train", raised)
+    if code is None:
+        with pytest.raises(RuntimeError, match="a real bug"):
+            invoke("train", "q-learning", "simdrive/GridWorld4x4-v0", "--no-track", "--out", tmp_path)
+        return
+    result = runner.invoke(app, ["train", "q-learning", "simdrive/GridWorld4x4-v0", "--no-track", "--out", str(tmp_path)])
+    assert result.exit_code == code
+    assert result.stderr.strip() == line
+    assert "Traceback" not in result.output
