@@ -48,37 +48,43 @@ def suite_score(suite: str, policy: str, repeats: int | None) -> dict[str, float
             "crash_rate": agg["crash"]["mean"], "success_rate": agg["success"]["mean"], "episodes": agg["episodes"]}
 
 
-def train_bc(env_id: str, dataset: str, observation: str, out: Path, seed: int, settings: tuple[str, ...]) -> tuple[str, float]:
+def train_bc(env_id: str, dataset: str, env_kwargs: dict[str, Any], out: Path, seed: int, settings: tuple[str, ...]) -> tuple[str, float]:
     from simdrive.runner import TrainRequest, train
 
     started = time.perf_counter()
     summary = train(TrainRequest(agent="bc", env_id=env_id, seed=seed, overrides=(f"data={dataset}", *settings),
-                                 env_kwargs={"observation": observation}, out_dir=out, track=False, eval_episodes=1,
+                                 env_kwargs=env_kwargs, out_dir=out, track=False, eval_episodes=1,
                                  show_progress=False))
     return summary.checkpoint, time.perf_counter() - started
 
 
 def run_dagger(suite: str, env_id: str, dataset: str, out: Path, seed: int, iterations: int, episodes: int,
-               repeats: int | None, settings: dict[str, Any]) -> list[dict[str, float]]:
-    """DAgger with the learner driving the suite's scenarios; every iteration's policy scored on the suite."""
+               repeats: int | None, settings: dict[str, Any], env_kwargs: dict[str, Any],
+               start: tuple[str, dict[str, float]] | None = None) -> list[dict[str, float]]:
+    """DAgger with the learner driving the suite's scenarios; every iteration's policy scored on the suite.
+    ``start``: (checkpoint, its score) of a BC model on the same dataset and settings, used as pi_0
+    (DAgger's own first step is that same BC training; this saves running it twice)."""
     from agents.base import Budget, Callbacks
-    from agents.checkpoint import save_checkpoint
+    from agents.checkpoint import load_checkpoint, save_checkpoint
     from agents.dagger import DAggerAgent, DAggerConfig
     from simdrive.imitation import SuiteEnv
 
-    env_kwargs = {"observation": "birdseye"}
     env = SuiteEnv(suite, env_kwargs)
     config = DAggerConfig(data=dataset, iterations=iterations, episodes_per_iteration=episodes, **settings)
     agent = DAggerAgent(env.observation_space, env.action_space, config, seed=seed)
     budget, callbacks = Budget(steps=10**12), Callbacks()
     started = time.perf_counter()
-    demos = agent.start(env, budget, callbacks)
+    if start is None:
+        demos = agent.start(env, budget, callbacks)
+    else:
+        demos = agent.load_demonstrations(dataset)
+        agent.load_state_dict(load_checkpoint(start[0]).state)
     train_seconds = time.perf_counter() - started  # training and labelling, scoring excluded
     rows = []
     for it in range(iterations + 1):
         path = save_checkpoint(out / f"dagger-{it}.sdckpt", agent="dagger", config=config, env_id=env_id,
                                env_kwargs=env_kwargs, state=agent.state_dict())
-        score = suite_score(suite, str(path), repeats)
+        score = start[1] if start is not None and it == 0 else suite_score(suite, str(path), repeats)
         rows.append({"iteration": it, "samples": len(demos), "train_seconds": train_seconds, **score})
         print(f"  dagger iteration {it}: score {score['driving_score']:.1f}, {len(demos)} samples, {train_seconds:.0f} s", flush=True)
         if it < iterations:
@@ -91,15 +97,17 @@ def run_dagger(suite: str, env_id: str, dataset: str, out: Path, seed: int, iter
 
 def bench_suite(suite: str, args) -> dict[str, Any]:
     from simdrive import data
+    from simdrive.config import parse_env_kwargs
     from simdrive.evaluation.schema import load_suite
 
     env_id = load_suite(suite).scenarios[0].env_id
+    raster = parse_env_kwargs(args.env_arg)  # sensor geometry (birdseye_height=..., camera_scale=...)
     sensors = "birdseye,camera"
     names = {"plain": f"simdrive/bench-{suite}-plain-v0", "perturbed": f"simdrive/bench-{suite}-perturbed-v0"}
     collect = {}
     for kind, name in names.items():
         started = time.perf_counter()
-        summary = data.collect_expert(None, {}, args.episodes, name, seed=args.seed, sensors=sensors, overwrite=True, suite=suite,
+        summary = data.collect_expert(None, raster, args.episodes, name, seed=args.seed, sensors=sensors, overwrite=True, suite=suite,
                                       perturb=data.parse_perturb(args.perturb) if kind == "perturbed" else None)
         collect[kind] = {"episodes": summary.episodes, "steps": summary.steps, "seconds": time.perf_counter() - started,
                          "outcomes": summary.outcomes}
@@ -115,8 +123,11 @@ def bench_suite(suite: str, args) -> dict[str, Any]:
         for i, (label, obs, dataset, settings) in enumerate(variants):
             if args.only_main and i > 0:
                 break
-            ckpt, seconds = train_bc(env_id, dataset, obs, Path(scratch) / f"bc{i}", args.seed, (*settings, *args.set))
+            ckpt, seconds = train_bc(env_id, dataset, {**raster, "observation": obs}, Path(scratch) / f"bc{i}", args.seed,
+                                     (*settings, *args.set))
             score = suite_score(suite, ckpt, args.repeats)
+            if i == 0:
+                main = (ckpt, score, seconds)
             rows.append({"model": f"BC {label}", "train_seconds": seconds, **score,
                          "share_of_expert": score["driving_score"] / max(expert["driving_score"], 1e-9)})
             print(f"  BC {label}: score {score['driving_score']:.1f} ({seconds:.0f} s)", flush=True)
@@ -125,8 +136,12 @@ def bench_suite(suite: str, args) -> dict[str, Any]:
             settings = dict(kv.split("=", 1) for kv in args.set)
             typed = {k: (float(v) if "." in v else int(v)) if v.replace(".", "").isdigit() else (v == "true" if v in ("true", "false") else v)
                      for k, v in settings.items()}
+            typed["epochs_per_iteration"] = args.dagger_epochs
             dagger = run_dagger(suite, env_id, names["perturbed"], Path(scratch), args.seed, args.dagger_iterations,
-                                args.dagger_episodes, args.repeats, typed)
+                                args.dagger_episodes, args.repeats, typed, {**raster, "observation": "birdseye"},
+                                start=main[:2])
+            for row in dagger:
+                row["train_seconds"] += main[2]
             for row in dagger:
                 row["share_of_expert"] = row["driving_score"] / max(expert["driving_score"], 1e-9)
     return {"suite": suite, "env_id": env_id, "collect": collect, "expert": expert, "bc": rows, "dagger": dagger}
@@ -156,9 +171,12 @@ def main() -> None:
     parser.add_argument("--perturb", default="p=0.1,lateral=1.0,heading=0.05")
     parser.add_argument("--repeats", type=int, default=None, help="repetitions per scenario when scoring (default: the suite's)")
     parser.add_argument("--dagger-iterations", type=int, default=5)
+    parser.add_argument("--dagger-epochs", type=int, default=5, help="most epochs of each DAgger retraining")
     parser.add_argument("--dagger-episodes", type=int, default=20, help="learner episodes per DAgger iteration")
     parser.add_argument("--set", nargs="*", default=["epochs=20"], help="BC settings key=value")
     parser.add_argument("--only-main", action="store_true", help="only the main BC model (no ablations)")
+    parser.add_argument("--env-arg", nargs="*", default=[], help="environment arguments key=value for every model and "
+                        "dataset (sensor geometry, e.g. birdseye_height=128 birdseye_look_ahead=100)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()

@@ -209,7 +209,7 @@ class DrivingEnv(gym.Env):
     ``kinematics`` (2+K, 8) in [-1, 1]; ``lidar`` (beams, 2) = normalized distance, hit code
     (0 none, 1 vehicle, 2 road edge, 3 obstacle); ``occupancy`` (2, G, G) = vehicles, road;
     ``camera`` (H, W, 3) uint8 ego-centred top-down image rotated with the ego;
-    ``birdseye`` (6 + history + 1, H, W) uint8 ChauffeurNet-style raster, one channel per kind
+    ``birdseye`` (7 + history + 1, H, W) uint8 ChauffeurNet-style raster, one channel per kind
     of information (channel table in :mod:`envs.driving.birdseye`).
 
     ## Rewards
@@ -253,7 +253,8 @@ class DrivingEnv(gym.Env):
       Highway's traffic got speed disturbances and its episodes 75 s instead of 60; the kinematics
       observation got an 8th column, each vehicle's commanded acceleration; its ego row got the leader's
       gap and relative speed (two columns that were 0); the reward got optional headway and
-      time-to-collision terms (weight 0 unless an env sets it: Highway 1, Merge 3).
+      time-to-collision terms (weight 0 unless an env sets it: Highway 1, Merge 3); the bird's-eye raster
+      got an ``ego_speed`` channel (index 6; the vehicle channels moved to 7 and on).
     """
 
     metadata = {"render_modes": ["human", "rgb_array", "rgb_array_list"], "render_fps": 15}  # render_fps: set per instance

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import envs  # noqa: F401
-from envs.driving.birdseye import AMBER, GREEN, RED, BirdsEye, channel_names
+from envs.driving.birdseye import AMBER, GREEN, RED, VEHICLES, BirdsEye, channel_names
 from envs.driving.maps import HighwayParams, IntersectionParams, build_highway, build_intersection
 from envs.driving.world import World, WorldParams
 
@@ -41,9 +41,10 @@ def _pixel_world(ego_x, ego_y):
 
 def test_channel_table():
     sensor = BirdsEye(W, H, S, AHEAD, history=2)
-    assert sensor.space().shape == (6 + 3, H, W)
-    assert channel_names(2) == ("road", "lane_lines", "route", "speed_limit", "traffic_lights", "ego",
+    assert sensor.space().shape == (7 + 3, H, W)
+    assert channel_names(2) == ("road", "lane_lines", "route", "speed_limit", "traffic_lights", "ego", "ego_speed",
                                 "vehicles_t-0", "vehicles_t-1", "vehicles_t-2")
+    assert channel_names(2)[VEHICLES] == "vehicles_t-0"
 
 
 def test_boxes_road_route_speed_on_a_constructed_scene():
@@ -53,13 +54,13 @@ def test_boxes_road_route_speed_on_a_constructed_scene():
     # vehicle 10 m ahead in the same lane: forward 7.5..12.5 m -> rows 3.25..8.25, left -1..1 m -> cols 14.5..16.5
     expected = np.zeros((H, W), np.uint8)
     expected[4:9, 15:17] = 255
-    np.testing.assert_array_equal(obs[6], expected)
+    np.testing.assert_array_equal(obs[VEHICLES], expected)
     # the ego's own box at the centre, in the ego channel only (not among the vehicles)
     ego = np.zeros((H, W), np.uint8)
     ego[14:19, 15:17] = 255
     np.testing.assert_array_equal(obs[5], ego)
     # a fresh episode: the past frame is the present
-    np.testing.assert_array_equal(obs[7], expected)
+    np.testing.assert_array_equal(obs[VEHICLES + 1], expected)
     # road: |d - 6| <= 8 (lanes d = 0, 4, 8, 12, 4 m wide); pixels a whole pixel inside / outside are exact
     x, y = _pixel_world(100.0, 4.25)
     inside, outside = (y > -2 + S) & (y < 14 - S), (y < -2 - S) | (y > 14 + S)
@@ -82,11 +83,39 @@ def test_boxes_road_route_speed_on_a_constructed_scene():
     assert not obs[4].any()
 
 
+@pytest.mark.parametrize("speed, code", [(30.0, round(255 * 30 / 40)), (10.0, round(255 * 10 / 40)), (0.0, 0), (55.0, 255)])
+def test_ego_speed_fills_the_ego_box(speed, code):
+    w = _scene()
+    w.v[0, 0] = speed
+    w.v[0, 1] = 12.0  # another vehicle's speed never shows in this channel
+    obs = BirdsEye(W, H, S, AHEAD, history=1, speed_norm=40.0).observe(w)[0]
+    expected = np.zeros((H, W), np.uint8)
+    expected[14:19, 15:17] = code  # the ego's box, as in the ego channel
+    np.testing.assert_array_equal(obs[6], expected)
+
+
+def test_ego_speed_tells_speeds_apart_that_the_pose_trail_cannot():
+    """Control for the channel's reason: two egos alone on the road at 22 and 30 m/s, one
+    decision (1 s) after a reset, differ in no other channel of a view 20 m behind (their
+    previous poses are out of it)."""
+    views = []
+    for speed in (22.0, 30.0):
+        w = _scene()
+        w.active[0, 1] = False
+        sensor = BirdsEye(64, 64, 1.0, 44.0, history=3)
+        sensor.observe(w)
+        w.t[0], w.v[0, 0] = 15, speed
+        w.x[0, 0] += speed
+        views.append(sensor.observe(w)[0])
+    differs = [c for c in range(views[0].shape[0]) if not np.array_equal(views[0][c], views[1][c])]
+    assert differs == [6]
+
+
 def test_view_rotates_with_the_ego_and_left_is_left():
     w = _scene(lead_dx=0.0, lead_dd=4.0)  # a vehicle 4 m to the ego's left
     w.x[0, 1] = 100.0
     sensor = BirdsEye(W, H, S, AHEAD, history=0)
-    cols = np.nonzero(sensor.observe(w)[0, 6].any(0))[0]
+    cols = np.nonzero(sensor.observe(w)[0, VEHICLES].any(0))[0]
     assert cols.max() < 15  # left of the ego's column
     # turn the whole scene by 90 degrees about the ego: the raster does not change
     before = sensor.observe(w)[0]
@@ -103,14 +132,14 @@ def test_view_rotates_with_the_ego_and_left_is_left():
 def test_history_ring_buffer():
     w = _scene()
     sensor = BirdsEye(W, H, S, AHEAD, history=2)
-    first = sensor.observe(w)[0, 6].copy()
+    first = sensor.observe(w)[0, VEHICLES].copy()
     w.t[0] = 15
     w.x[0, 1] += 3.0  # the vehicle moves 3 m forward, the ego stays
     second = sensor.observe(w)[0]
-    np.testing.assert_array_equal(second[7], first)  # one frame ago
-    np.testing.assert_array_equal(second[8], first)  # two frames ago: the start of the episode
-    np.testing.assert_array_equal(np.roll(first, -3, axis=0)[:-3], second[6][:-3])
-    assert not (second[6] == first).all()
+    np.testing.assert_array_equal(second[VEHICLES + 1], first)  # one frame ago
+    np.testing.assert_array_equal(second[VEHICLES + 2], first)  # two frames ago: the start of the episode
+    np.testing.assert_array_equal(np.roll(first, -3, axis=0)[:-3], second[VEHICLES][:-3])
+    assert not (second[VEHICLES] == first).all()
     # observing again at the same time pushes nothing
     again = sensor.observe(w)[0]
     np.testing.assert_array_equal(again, second)
@@ -123,8 +152,8 @@ def test_history_ring_buffer():
     # a reset (clock back to 0) refills every past frame with the present
     w.t[0] = 0
     fresh = sensor.observe(w)[0]
-    np.testing.assert_array_equal(fresh[7], fresh[6])
-    np.testing.assert_array_equal(fresh[8], fresh[6])
+    np.testing.assert_array_equal(fresh[VEHICLES + 1], fresh[VEHICLES])
+    np.testing.assert_array_equal(fresh[VEHICLES + 2], fresh[VEHICLES])
 
 
 def test_traffic_light_states_per_lane():
@@ -151,7 +180,7 @@ def test_registered_sensor_in_envs(env_id):
     env = gym.make(env_id, observation="birdseye", birdseye_history=2)
     try:
         obs, _ = env.reset(seed=0)
-        assert env.observation_space.contains(obs) and obs.shape == (9, 64, 64)
+        assert env.observation_space.contains(obs) and obs.shape == (10, 128, 64)
         obs2, *_ = env.step(env.unwrapped.expert_action())
         assert obs2[0].any() and obs2[5].any()
     finally:
