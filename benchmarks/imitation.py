@@ -38,14 +38,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 def suite_score(suite: str, policy: str, repeats: int | None) -> dict[str, float]:
     """The suite's mean driving score (and a few rates) of a policy: 'expert' or a checkpoint."""
-    from simdrive.evaluation.records import aggregate
     from simdrive.evaluation.schema import load_suite
-    from simdrive.evaluation.suite import run_suite
+    from simdrive.evaluation.suite import suite_means
 
-    run = run_suite(load_suite(suite), [policy], repeats=repeats, clips=False)
-    agg = aggregate([r for res in run.results for r in res.records])
-    return {"driving_score": agg["driving_score"]["mean"], "route_completion": agg["route_completion"]["mean"],
-            "crash_rate": agg["crash"]["mean"], "success_rate": agg["success"]["mean"], "episodes": agg["episodes"]}
+    means = suite_means(load_suite(suite), policy, repeats)
+    return {"driving_score": means["driving_score"], "route_completion": means["route_completion"],
+            "crash_rate": means["crash"], "success_rate": means["success"], "episodes": int(means["episodes"])}
 
 
 def train_bc(env_id: str, dataset: str, env_kwargs: dict[str, Any], out: Path, seed: int, settings: tuple[str, ...]) -> tuple[str, float]:

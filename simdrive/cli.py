@@ -225,6 +225,7 @@ def train_command(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     threads: int = typer.Option(1, "--threads", min=1, help="CPU threads for torch (small networks are fastest on 1)."),
     data: Optional[str] = typer.Option(None, "--data", help="Demonstrations (Minari dataset id or folder) for bc/dagger; same as --set data=..."),
+    eval_suite: Optional[str] = typer.Option(None, "--eval-suite", help="Also score the final checkpoint on this scenario suite (driving envs: highway, merge, ... or a suite file); logged as suite_* metrics."),
 ) -> None:
     """Train AGENT on ENV, evaluate it, save a checkpoint and track the run in MLflow."""
     from agents.base import Budget
@@ -256,6 +257,7 @@ def train_command(
         use_hparams=not no_hparams,
         eval_every=eval_every,
         stop_at_return=_parse_return(stop_at_return),
+        eval_suite=eval_suite,
     )
     summary = train(request)
     _print_summary(f"trained {summary.agent} on {summary.env}", summary.as_dict(), as_json)

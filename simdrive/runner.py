@@ -82,10 +82,12 @@ class RunSummary:
     train_seconds: float | None = None  # wall time of training alone, evaluations during training excluded [s]
     ui_url: str | None = None  # the run in the MLflow UI (model-training view), once `mlflow ui` serves the store
     driving: dict[str, Any] = field(default_factory=dict)  # driving metrics of the evaluation, flattened by as_dict
+    suite: dict[str, float] = field(default_factory=dict)  # --eval-suite: mean suite scores, flattened as suite_<name>
 
     def as_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)
         data.update(data.pop("driving"))
+        data.update({f"suite_{key}": value for key, value in data.pop("suite").items()})
         for key, value in data.items():
             if isinstance(value, float) and not math.isfinite(value):
                 data[key] = None
@@ -461,6 +463,13 @@ def run_plan(plan: TrainPlan, on_evaluation: "Callable[[int, EvalResult, float],
              **_driving_metrics(result)},
             step=callbacks.steps,
         )
+        suite_scores: dict[str, float] = {}
+        if plan.eval_suite is not None:
+            from simdrive.evaluation.suite import suite_means
+
+            suite_scores = suite_means(plan.eval_suite, str(checkpoint_path))
+            tracker.log_metrics({f"suite_{key}": value for key, value in suite_scores.items()}, step=callbacks.steps)
+            tracker.log_params({"eval_suite": plan.eval_suite.name})
         tracker.flush()
         tracker.log_artifact(checkpoint_path)
         if evaluation.best_path is not None:
@@ -498,6 +507,7 @@ def run_plan(plan: TrainPlan, on_evaluation: "Callable[[int, EvalResult, float],
         train_seconds=train_seconds,
         ui_url=runs_view_url(tracker.experiment_id, tracker.run_id) if tracker.enabled else None,
         driving=result.driving,
+        suite=suite_scores,
     )
 
 

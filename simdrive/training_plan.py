@@ -44,6 +44,7 @@ class TrainRequest:
     eval_every: int | None = None  # evaluation interval [steps, or episodes for an episode budget]; 0 off; None default
     stop_at_return: float | None = None  # stop once an evaluation reaches it; None: the env's reward_threshold; nan: never
     tracking_tags: Mapping[str, str] = field(default_factory=dict)  # extra MLflow run tags (a sweep's mlflow.parentRunId)
+    eval_suite: str | None = None  # --eval-suite: score the final checkpoint on this scenario suite (name or file)
 
 
 def _default_out_dir(agent: str, env_id: str) -> Path:
@@ -98,6 +99,7 @@ class TrainPlan:
     show_progress: bool  # progress bar on stderr
     threads: int  # torch CPU threads [-]
     tracking_tags: Mapping[str, str] = field(default_factory=dict)  # extra MLflow run tags
+    eval_suite: Any = None  # the scenario suite (SuiteSpec) the final checkpoint is scored on; None: none
 
     def describe(self) -> list[tuple[str, str, str]]:
         """(what, value, source) rows: what ``simdrive agents AGENT --env ENV`` prints."""
@@ -219,4 +221,25 @@ def plan_training(request: TrainRequest) -> TrainPlan:
         out_dir=Path(request.out_dir) if request.out_dir else _default_out_dir(request.agent, env_id),
         track=request.track, checkpoint_every=request.checkpoint_every, show_progress=request.show_progress,
         threads=request.threads, tracking_tags=dict(request.tracking_tags),
+        eval_suite=_load_eval_suite(request.eval_suite, env_id),
     )
+
+
+def _load_eval_suite(name: str | None, env_id: str) -> Any:
+    """The suite of ``--eval-suite``, read (and validated) before anything is trained; the
+    policy must be trained on a driving env, whose observations the suite's envs give."""
+    if name is None:
+        return None
+    import gymnasium as gym
+    from gymnasium.envs.registration import load_env_creator
+
+    from envs.driving.env import DrivingEnv
+    from simdrive.evaluation.schema import load_suite
+
+    suite = load_suite(name)
+    entry = gym.spec(env_id).entry_point
+    creator = load_env_creator(entry) if isinstance(entry, str) else entry
+    if not (isinstance(creator, type) and issubclass(creator, DrivingEnv)):
+        raise UserError(f"--eval-suite scores driving policies, and {env_id} is not a driving environment; "
+                        "train on one such as simdrive/Highway-v0, or leave out --eval-suite")
+    return suite

@@ -47,6 +47,18 @@ class SuiteRun:
     retries: list[dict] = field(default_factory=list)  # {job, attempt, error}
 
 
+def suite_means(suite: SuiteSpec, policy: str, repeats: int | None = None) -> dict[str, float]:
+    """One policy's mean of every suite score over all the suite's episodes (``driving_score``,
+    ``route_completion``, ``success``, ``crash``, ...), and ``episodes``: what a training run logs
+    when it is scored on a suite at the end."""
+    from .records import aggregate
+
+    run = run_suite(suite, [policy], repeats=repeats, clips=False)
+    agg = aggregate([r for res in run.results for r in res.records])
+    means = {key: float(value["mean"]) for key, value in agg.items() if isinstance(value, dict) and "mean" in value}
+    return {**means, "episodes": float(agg["episodes"])}
+
+
 def jobs_of(suite: SuiteSpec, policies: Sequence[str], repeats: int | None, clips: bool) -> list[Job]:
     return [Job(PolicyRef(p), suite, i, repeats, clips) for p in policies for i in range(len(suite.scenarios))]
 

@@ -151,17 +151,29 @@ def test_cli_collect_train_bc_and_dagger(tmp_path, monkeypatch):
     result = runner.invoke(app, ["collect", "expert", "simdrive/Highway-v0", "--episodes", "4", "--out", "simdrive/cli-v0",
                                  "--sensors", "kinematics,birdseye", "--perturb", "on", "--json", *small])
     assert result.exit_code == 0, result.output
+    suite = tmp_path / "tiny.yaml"  # one scenario of the highway suite, twice
+    suite.write_text("name: tiny\nrepetitions: 2\nseed: 0\nscenarios:\n  - name: free_flow\n    type: free_flow\n"
+                     "    map: highway\n    map_params: {lanes: 3, route_length: 300}\n    ego: {lane: 1, speed: 25}\n"
+                     "    traffic: {vehicles: 6, spacing: 40}\n    time_limit: 30\n")
     result = runner.invoke(app, ["train", "bc", "simdrive/Highway-v0", "--data", "simdrive/cli-v0", "--env-arg", "observation=birdseye",
-                                 *small, "--set", "epochs=2", "--eval-episodes", "1", "--out", str(tmp_path / "bc"), "--json"])
+                                 *small, "--set", "epochs=2", "--eval-episodes", "1", "--out", str(tmp_path / "bc"), "--json",
+                                 "--eval-suite", str(suite)])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["agent"] == "bc" and summary["train_steps"] > 0
+    assert summary["suite_episodes"] == 2 and 0 <= summary["suite_driving_score"] <= 100
     import mlflow
 
     client = mlflow.MlflowClient()
     artifacts = [a.path for a in client.list_artifacts(summary["run_id"])]
     assert "confusion_matrix.png" in artifacts
-    assert "val_loss" in client.get_run(summary["run_id"]).data.metrics
+    logged = client.get_run(summary["run_id"]).data
+    assert "val_loss" in logged.metrics
+    assert logged.metrics["suite_driving_score"] == summary["suite_driving_score"] and logged.params["eval_suite"] == "tiny"
+    # an unknown suite is refused in one line before anything is trained
+    result = runner.invoke(app, ["train", "bc", "simdrive/Highway-v0", "--data", "simdrive/cli-v0", "--no-track",
+                                 "--eval-suite", "nosuch", "--out", str(tmp_path / "y")])
+    assert result.exit_code == 2 and "unknown suite 'nosuch'" in result.output and not (tmp_path / "y").exists()
     result = runner.invoke(app, ["train", "dagger", "simdrive/Highway-v0", "--data", "simdrive/cli-v0", "--env-arg", "observation=birdseye",
                                  *small, "--set", "epochs=1", "--set", "iterations=1", "--set", "episodes_per_iteration=1",
                                  "--set", "epochs_per_iteration=1", "--eval-episodes", "1", "--out", str(tmp_path / "dg"), "--json"])

@@ -106,6 +106,8 @@ def test_value_iteration_cli(tmp_path):
         (["train", "dqn", "simdrive/CartPole-v1", "--set", "batch_size=0", "--steps", "10"], "DQNConfig.batch_size must be > 0"),
         (["train", "dqn", "simdrive/CartPole-v1", "--set", "backbone=cnn", "--steps", "10"], "invalid dqn settings: backbone 'cnn'"),
         (["drive", "simdrive/Maze-v0"], "not a driving environment"),
+        (["train", "q-learning", "simdrive/Maze-v0", "--steps", "10", "--eval-suite", "highway"], "is not a driving environment"),
+        (["train", "dqn", "simdrive/Highway-v0", "--steps", "10", "--eval-suite", "highwya"], "unknown suite 'highwya'"),
         (["eval", "missing.sdckpt"], "does not exist"),
         (["watch", "missing.sdckpt"], "does not exist"),
     ],
