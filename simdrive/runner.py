@@ -410,6 +410,7 @@ def run_plan(plan: TrainPlan, on_evaluation: "Callable[[int, EvalResult, float],
         "eval_episodes": ev.episodes,
         "stop_at_return": ev.stop_at_return,
         "hparams": plan.tuned.source if plan.tuned is not None else None,
+        "eval_suite": plan.eval_suite.name if plan.eval_suite is not None else None,
         **{f"agent.{k}": v for k, v in describe_config(plan.config).items()},
         **{f"env.{k}": v for k, v in plan.env_kwargs.items()},
     }
@@ -469,7 +470,6 @@ def run_plan(plan: TrainPlan, on_evaluation: "Callable[[int, EvalResult, float],
 
             suite_scores = suite_means(plan.eval_suite, str(checkpoint_path))
             tracker.log_metrics({f"suite_{key}": value for key, value in suite_scores.items()}, step=callbacks.steps)
-            tracker.log_params({"eval_suite": plan.eval_suite.name})
         tracker.flush()
         tracker.log_artifact(checkpoint_path)
         if evaluation.best_path is not None:
